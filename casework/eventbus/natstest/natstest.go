@@ -1,0 +1,132 @@
+// Package natstest isolates tests on a real NATS JetStream server: every test gets
+// its own stream and subject root on the shared server, or a private server process
+// that the test can stop and start to play a broker outage.
+package natstest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hotline12345/hotline/casework/eventbus"
+)
+
+// URL is the shared server (HOTLINE_TEST_NATS_URL, default the local one).
+func URL() string {
+	if u := os.Getenv("HOTLINE_TEST_NATS_URL"); u != "" {
+		return u
+	}
+	return "nats://127.0.0.1:4222"
+}
+
+// Config returns an event bus config with a stream and subject root of its own on
+// url; the stream is deleted when the test ends.
+func Config(t testing.TB, url string) eventbus.Config {
+	t.Helper()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	id := hex.EncodeToString(b)
+	cfg := eventbus.Config{
+		URL:         url,
+		Stream:      "HOTLINE_TEST_" + strings.ToUpper(id),
+		SubjectRoot: "hotlinetest_" + id,
+		MaxAge:      time.Hour,
+	}
+	t.Cleanup(func() {
+		nc, err := nats.Connect(url, nats.Timeout(2*time.Second))
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = js.DeleteStream(ctx, cfg.Stream)
+	})
+	return cfg
+}
+
+// Server is a private nats-server process with JetStream.
+type Server struct {
+	URL  string
+	port int
+	dir  string
+	cmd  *exec.Cmd
+	t    testing.TB
+}
+
+// StartServer runs a private nats-server (from PATH, or HOTLINE_CACHE_DIR/bin where
+// the stack script installs a current one) on a free loopback port.
+func StartServer(t testing.TB) *Server {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	s := &Server{URL: fmt.Sprintf("nats://127.0.0.1:%d", port), port: port, dir: t.TempDir(), t: t}
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func binary() string {
+	cache := os.Getenv("HOTLINE_CACHE_DIR")
+	if cache == "" {
+		cache = "/var/cache/hotline12345"
+	}
+	if p := filepath.Join(cache, "bin", "nats-server"); fileExists(p) {
+		return p
+	}
+	if p, err := exec.LookPath("nats-server"); err == nil {
+		return p
+	}
+	return "/usr/sbin/nats-server"
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// Start (re)starts the server on the same port and store directory, and waits until
+// it accepts connections.
+func (s *Server) Start() {
+	s.t.Helper()
+	s.cmd = exec.Command(binary(), "-a", "127.0.0.1", "-p", fmt.Sprint(s.port), "-js", "-sd", s.dir)
+	s.cmd.Stdout, s.cmd.Stderr = nil, nil
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatalf("start nats-server: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), 200*time.Millisecond); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("nats-server on port %d did not come up", s.port)
+}
+
+// Stop ends the server (a broker outage, as far as clients can tell).
+func (s *Server) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
