@@ -1,0 +1,193 @@
+package ari
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/zap/zaptest"
+)
+
+func TestDecodeEventGuard(t *testing.T) {
+	cases := []struct {
+		name    string
+		in      string
+		wantErr error // nil means decodes
+		anyErr  bool
+	}{
+		{"known type", `{"type":"StasisStart","application":"hotline","args":[],"channel":{"id":"c1","name":"PJSIP/carrier-1","state":"Ring","caller":{"name":"","number":"138"}}}`, nil, false},
+		{"asterisk 22 type the library does not know", `{"type":"ChannelToneDetected","channel":{"id":"c1"}}`, ErrUnhandledEvent, true},
+		{"invented type", `{"type":"ChannelTeleported"}`, ErrUnhandledEvent, true},
+		{"handled type the filter allows but with garbage fields", `{"type":"ChannelDtmfReceived","digit":5,"channel":"x"}`, nil, true},
+		{"not json", `{"type":`, nil, true},
+		{"no type", `{"channel":{}}`, nil, true},
+		{"empty", ``, nil, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, _, err := decodeEvent([]byte(tc.in))
+			if !tc.anyErr {
+				if err != nil || ev == nil {
+					t.Fatalf("decode = %v, %v; want an event", ev, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("decode of %q succeeded, want an error", tc.in)
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+type recordingHandler struct {
+	mu    sync.Mutex
+	calls []string
+	done  chan struct{}
+}
+
+func (h *recordingHandler) HandleCall(ctx context.Context, s *Session) {
+	h.mu.Lock()
+	h.calls = append(h.calls, s.ID())
+	h.mu.Unlock()
+	<-h.done
+}
+
+func newTestClient(t *testing.T) (*Client, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	c, err := New(Config{URL: "http://127.0.0.1:1/ari", Username: "u", Password: "p", Application: "hotline"}, zaptest.NewLogger(t), NewMetrics(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, reg
+}
+
+// TestDispatchNeverPanicsAndCountsSkipped feeds the dispatcher what a real Asterisk
+// 22 may send, including types ari/v5 v5.3.1 cannot decode, and checks that the one
+// real call still reaches its handler and everything else is counted.
+func TestDispatchNeverPanicsAndCountsSkipped(t *testing.T) {
+	c, _ := newTestClient(t)
+	h := &recordingHandler{done: make(chan struct{})}
+	ctx := context.Background()
+	msgs := []string{
+		`{"type":"ChannelToneDetected","channel":{"id":"c1"}}`,
+		`{"type":"PeerStatusChange","peer":{}}`,
+		`garbage`,
+		`{"type":"StasisStart","application":"hotline","args":[],"channel":{"id":"c1","name":"PJSIP/carrier-1","state":"Ring","caller":{"number":"13800138000"},"dialplan":{"context":"from-carrier","exten":"12345","priority":2}}}`,
+		`{"type":"ChannelDtmfReceived","digit":"1","duration_ms":100,"channel":{"id":"c1"}}`,
+		`{"type":"ChannelDtmfReceived","digit":"2","duration_ms":100,"channel":{"id":"nobody"}}`,
+	}
+	for _, m := range msgs {
+		c.dispatch(ctx, h, []byte(m))
+	}
+	waitUntil(t, func() bool { h.mu.Lock(); defer h.mu.Unlock(); return len(h.calls) == 1 })
+	if got := testutil.ToFloat64(c.metrics.skipped.WithLabelValues("unhandled_type")); got != 2 {
+		t.Errorf("unhandled_type = %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(c.metrics.skipped.WithLabelValues("decode_error")); got != 1 {
+		t.Errorf("decode_error = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(c.metrics.skipped.WithLabelValues("unrouted")); got != 1 {
+		t.Errorf("unrouted = %v, want 1", got)
+	}
+	c.mu.Lock()
+	var s *Session
+	for x := range c.sessions {
+		s = x
+	}
+	c.mu.Unlock()
+	info := s.Caller()
+	if info.CallerNumber != "13800138000" || info.Dialed != "12345" {
+		t.Errorf("caller info = %+v", info)
+	}
+	if !s.hasDigits("c1") {
+		t.Error("the DTMF for the call's channel did not reach its session")
+	}
+	close(h.done)
+}
+
+func TestReadDigitsTypeAheadTerminatorAndTimeouts(t *testing.T) {
+	c, _ := newTestClient(t)
+	s := newSession(c, "c1", zaptest.NewLogger(t))
+	dtmf := func(d string) {
+		ev, _, err := decodeEvent([]byte(`{"type":"ChannelDtmfReceived","digit":"` + d + `","channel":{"id":"c1"}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.apply(ev)
+	}
+	ctx := context.Background()
+	opts := ReadOptions{Terminators: "#", FirstTimeout: 300 * time.Millisecond, InterTimeout: 300 * time.Millisecond}
+
+	// Typed ahead before anyone read: nothing lost.
+	for _, d := range []string{"2", "0", "2", "6", "#", "9"} {
+		dtmf(d)
+	}
+	got, err := s.ReadDigits(ctx, "c1", opts)
+	if err != nil || got != "2026" {
+		t.Fatalf("ReadDigits = %q, %v; want 2026", got, err)
+	}
+	// The key after the terminator stays for the next read.
+	got, err = s.ReadDigits(ctx, "c1", ReadOptions{Max: 1, FirstTimeout: time.Second})
+	if err != nil || got != "9" {
+		t.Fatalf("second read = %q, %v; want 9", got, err)
+	}
+	// Nothing pressed.
+	if _, err := s.ReadDigits(ctx, "c1", opts); !errors.Is(err, ErrNoInput) {
+		t.Fatalf("silence: err = %v, want ErrNoInput", err)
+	}
+	// Keys arriving while waiting, then the inter-digit timeout.
+	go func() { time.Sleep(50 * time.Millisecond); dtmf("4"); dtmf("2") }()
+	got, err = s.ReadDigits(ctx, "c1", opts)
+	if err != nil || got != "42" {
+		t.Fatalf("live read = %q, %v; want 42", got, err)
+	}
+	// Hang-up while waiting.
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		ev, _, _ := decodeEvent([]byte(`{"type":"ChannelDestroyed","cause":16,"cause_txt":"Normal Clearing","channel":{"id":"c1"}}`))
+		s.apply(ev)
+	}()
+	_, err = s.ReadDigits(ctx, "c1", ReadOptions{FirstTimeout: 5 * time.Second})
+	var herr *HangupError
+	if !errors.As(err, &herr) || herr.Cause != 16 || !errors.Is(err, ErrHangup) {
+		t.Fatalf("hang-up: err = %v", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	bad := []Config{
+		{},
+		{URL: "ftp://x/ari", Username: "u", Password: "p", Application: "a"},
+		{URL: "http://127.0.0.1:8088/ari", Username: "u", Application: "a"},
+		{URL: "http://127.0.0.1:8088/ari", Username: "u", Password: "p"},
+	}
+	for _, c := range bad {
+		if err := c.Validate(); err == nil {
+			t.Errorf("Validate(%+v) = nil, want an error", c)
+		}
+	}
+	good := Config{URL: "http://127.0.0.1:8088/ari", Username: "u", Password: "p", Application: "hotline"}
+	if err := good.Validate(); err != nil {
+		t.Errorf("good config refused: %v", err)
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("condition not met")
+}

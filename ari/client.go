@@ -1,0 +1,389 @@
+// Package ari is our layer over github.com/CyCoreSystems/ari/v5: it owns the ARI
+// websocket and the dispatch of events to calls, and gives call handlers blocking,
+// context-aware operations (answer, play, read digits, record, bridge, originate).
+//
+// Why not the library's own event plumbing: v5.3.1 panics on an event type it cannot
+// decode (Asterisk 22 sends several), silently drops events past a subscription's
+// 100-slot buffer, keys playback events by playback ID rather than channel, and its
+// REST calls take no context. Here the websocket reader decodes defensively, event
+// types are filtered at the source, each call's events update that call's state
+// without any buffer to overflow, and every wait is bounded by a context. The
+// library is still used for what it does well: typed events and REST requests.
+package ari
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	ariv5 "github.com/CyCoreSystems/ari/v5"
+	"github.com/CyCoreSystems/ari/v5/client/native"
+	"go.uber.org/zap"
+	"golang.org/x/net/websocket"
+)
+
+// Config says where Asterisk's ARI is and which application we are.
+type Config struct {
+	// URL is the ARI base URL, e.g. http://127.0.0.1:8088/ari.
+	URL         string
+	Username    string
+	Password    string
+	Application string
+	// DrainContext is the dialplan context a new call is sent back to while this
+	// service drains (SIGTERM): extension "fallback" there must answer the caller.
+	DrainContext string
+}
+
+// Validate reports every configuration problem at once.
+func (c Config) Validate() error {
+	var problems []string
+	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		problems = append(problems, fmt.Sprintf("ARI URL %q must be http(s)://host:port/ari", c.URL))
+	}
+	if c.Username == "" || c.Password == "" {
+		problems = append(problems, "ARI username and password are required")
+	}
+	if c.Application == "" {
+		problems = append(problems, "ARI application name is required")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("ari config: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Handler runs one call. The engine declares it; the call service implements it.
+type Handler interface {
+	// HandleCall owns a channel that entered the application and that no session
+	// was waiting for. It runs in its own goroutine; when it returns, the session
+	// ends and its channels are hung up.
+	HandleCall(ctx context.Context, s *Session)
+}
+
+// Client is the connection to one Asterisk.
+type Client struct {
+	cfg     Config
+	rest    *native.Client
+	log     *zap.Logger
+	metrics *Metrics
+
+	connected atomic.Bool
+	draining  atomic.Bool
+	node      atomic.Value // string: Asterisk entity ID
+
+	mu       sync.Mutex
+	routes   map[string]*Session // "kind:id" → owner
+	sessions map[*Session]struct{}
+	wg       sync.WaitGroup // session goroutines
+}
+
+// New prepares a client; Run connects it.
+func New(cfg Config, log *zap.Logger, m *Metrics) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	// The library's REST timeout is global; calls here are short, except that a busy
+	// Asterisk may take a moment: a hung request must not hold a caller for long.
+	native.RequestTimeout = 5 * time.Second
+	rest := native.New(&native.Options{
+		Application:  cfg.Application,
+		URL:          strings.TrimRight(cfg.URL, "/"),
+		WebsocketURL: "unused", // we own the websocket
+		Username:     cfg.Username,
+		Password:     cfg.Password,
+	})
+	c := &Client{cfg: cfg, rest: rest, log: log, metrics: m,
+		routes: map[string]*Session{}, sessions: map[*Session]struct{}{}}
+	c.node.Store("")
+	return c, nil
+}
+
+// Connected tells whether the event websocket is up (the service's readiness).
+func (c *Client) Connected() bool { return c.connected.Load() }
+
+// Node is the Asterisk entity ID of the current connection.
+func (c *Client) Node() string { return c.node.Load().(string) }
+
+// Drain stops taking new calls: calls that arrive from now on are sent back to the
+// dialplan's fallback, while calls in progress go on.
+func (c *Client) Drain() { c.draining.Store(true) }
+
+// Active is the number of calls being handled.
+func (c *Client) Active() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.sessions)
+}
+
+// Wait blocks until every call handler has returned or ctx ends.
+func (c *Client) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { c.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%d calls still active: %w", c.Active(), ctx.Err())
+	}
+}
+
+// Run keeps the event websocket connected until ctx ends, reconnecting (with
+// backoff) when Asterisk restarts or the connection breaks. Calls are handed to h.
+// Call handlers get callCtx, which the owner cancels only when the drain grace is
+// over, so that a SIGTERM does not cut live calls.
+func (c *Client) Run(ctx, callCtx context.Context, h Handler) error {
+	backoff := 250 * time.Millisecond
+	for ctx.Err() == nil {
+		err := c.connectOnce(ctx, callCtx, h)
+		c.connected.Store(false)
+		c.metrics.connected.Set(0)
+		if ctx.Err() != nil {
+			break
+		}
+		c.metrics.reconnects.Inc()
+		c.log.Warn("ARI connection lost, reconnecting", zap.Error(err), zap.Duration("backoff", backoff))
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+		if err == nil {
+			backoff = 250 * time.Millisecond
+		}
+	}
+	return nil
+}
+
+func (c *Client) connectOnce(ctx, callCtx context.Context, h Handler) error {
+	ws, err := c.dial()
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { ws.Close() })
+	defer stop()
+	defer ws.Close()
+
+	if err := c.setEventFilter(ctx); err != nil {
+		// Without the filter we still work: unknown types are skipped on read.
+		c.log.Warn("ARI event filter not set", zap.Error(err))
+	}
+	info, err := c.rest.Asterisk().Info(nil)
+	if err != nil {
+		return fmt.Errorf("ARI asterisk info: %w", err)
+	}
+	c.node.Store(info.SystemInfo.EntityID)
+	c.connected.Store(true)
+	c.metrics.connected.Set(1)
+	c.log.Info("ARI connected", zap.String("node", info.SystemInfo.EntityID),
+		zap.String("asterisk", info.SystemInfo.Version), zap.String("app", c.cfg.Application))
+	// Events may have been missed while disconnected: bring live calls up to date.
+	c.reconcile()
+
+	for {
+		var data []byte
+		if err := websocket.Message.Receive(ws, &data); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("ARI websocket read: %w", err)
+		}
+		c.dispatch(callCtx, h, data)
+	}
+}
+
+func (c *Client) dial() (*websocket.Conn, error) {
+	base, err := url.Parse(strings.TrimRight(c.cfg.URL, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("ARI URL: %w", err)
+	}
+	wsURL := *base
+	wsURL.Scheme = map[string]string{"http": "ws", "https": "wss"}[base.Scheme]
+	wsURL.Path += "/events"
+	wsURL.RawQuery = url.Values{"app": {c.cfg.Application}, "subscribeAll": {"false"}}.Encode()
+	wcfg, err := websocket.NewConfig(wsURL.String(), "http://localhost/")
+	if err != nil {
+		return nil, fmt.Errorf("ARI websocket config: %w", err)
+	}
+	wcfg.Header = http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(c.cfg.Username+":"+c.cfg.Password))}}
+	wcfg.Dialer = &net.Dialer{Timeout: 5 * time.Second}
+	ws, err := websocket.DialConfig(wcfg)
+	if err != nil {
+		return nil, fmt.Errorf("ARI websocket dial %s: %w", wsURL.Redacted(), err)
+	}
+	return ws, nil
+}
+
+// setEventFilter limits what Asterisk sends to the types we handle. It is per
+// application and forgotten when Asterisk restarts, hence set after every connect.
+func (c *Client) setEventFilter(ctx context.Context) error {
+	type typ struct {
+		Type string `json:"type"`
+	}
+	body := struct {
+		Allowed []typ `json:"allowed"`
+	}{}
+	for _, t := range handledTypes {
+		body.Allowed = append(body.Allowed, typ{t})
+	}
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	u := strings.TrimRight(c.cfg.URL, "/") + "/applications/" + url.PathEscape(c.cfg.Application) + "/eventFilter"
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPut, u, bytes.NewReader(buf))
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("PUT eventFilter: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("PUT eventFilter: %s", resp.Status)
+	}
+	return nil
+}
+
+// dispatch decodes one message and routes it. It never blocks on a call: routing
+// only updates the call's state under its lock.
+func (c *Client) dispatch(callCtx context.Context, h Handler, data []byte) {
+	ev, typ, err := decodeEvent(data)
+	if err != nil {
+		reason := "decode_error"
+		switch {
+		case errors.Is(err, ErrUnhandledEvent):
+			reason = "unhandled_type"
+		case errors.Is(err, errDecodePanic):
+			reason = "decoder_panic"
+			c.log.Error("ARI decoder panicked; event skipped", zap.String("type", typ), zap.Error(err))
+		default:
+			c.log.Warn("ARI event skipped", zap.String("type", typ), zap.Error(err))
+		}
+		c.metrics.skipped.WithLabelValues(reason).Inc()
+		return
+	}
+	c.metrics.events.WithLabelValues(typ).Inc()
+
+	targets := c.route(ev)
+	if len(targets) == 0 {
+		if start, ok := ev.(*ariv5.StasisStart); ok {
+			c.startSession(callCtx, h, start)
+			return
+		}
+		c.metrics.skipped.WithLabelValues("unrouted").Inc()
+		return
+	}
+	for _, s := range targets {
+		s.apply(ev)
+	}
+}
+
+// route finds the sessions that own any of the event's keys.
+func (c *Client) route(ev ariv5.Event) []*Session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*Session
+	for _, k := range ev.Keys() {
+		if s, ok := c.routes[k.Kind+":"+k.ID]; ok && !containsSession(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func containsSession(list []*Session, s *Session) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Client) startSession(callCtx context.Context, h Handler, start *ariv5.StasisStart) {
+	chID := start.Channel.ID
+	log := c.log.With(zap.String("call_id", chID))
+	if c.draining.Load() && c.cfg.DrainContext != "" {
+		// Hand the caller to the dialplan's fallback rather than to a service that is
+		// going away; another node or the fallback voicemail answers.
+		if err := c.rest.Channel().Continue(ariv5.NewKey(ariv5.ChannelKey, chID), c.cfg.DrainContext, "fallback", 1); err != nil {
+			log.Error("draining: could not send call to fallback", zap.Error(err))
+		}
+		c.metrics.drained.Inc()
+		return
+	}
+	s := newSession(c, chID, log)
+	s.apply(start)
+	c.mu.Lock()
+	c.sessions[s] = struct{}{}
+	c.metrics.sessions.Set(float64(len(c.sessions)))
+	c.mu.Unlock()
+	s.own(ariv5.ChannelKey, chID)
+
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer c.endSession(s)
+		defer func() {
+			if r := recover(); r != nil {
+				c.metrics.handlerPanics.Inc()
+				log.Error("call handler panicked; call ended", zap.Any("panic", r), zap.Stack("stack"))
+			}
+		}()
+		h.HandleCall(callCtx, s)
+	}()
+}
+
+// endSession hangs up what the session still owns and forgets its routes.
+func (c *Client) endSession(s *Session) {
+	for _, id := range s.liveChannels() {
+		_ = c.rest.Channel().Hangup(ariv5.NewKey(ariv5.ChannelKey, id), "normal")
+	}
+	for _, id := range s.ownedBridges() {
+		_ = c.rest.Bridge().Delete(ariv5.NewKey(ariv5.BridgeKey, id))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, owner := range c.routes {
+		if owner == s {
+			delete(c.routes, k)
+		}
+	}
+	delete(c.sessions, s)
+	c.metrics.sessions.Set(float64(len(c.sessions)))
+}
+
+func (c *Client) register(s *Session, kind, id string) {
+	c.mu.Lock()
+	c.routes[kind+":"+id] = s
+	c.mu.Unlock()
+}
+
+// reconcile asks Asterisk about every live call's channels and playbacks after a
+// reconnect, and settles what ended while we were not listening.
+func (c *Client) reconcile() {
+	c.mu.Lock()
+	sessions := make([]*Session, 0, len(c.sessions))
+	for s := range c.sessions {
+		sessions = append(sessions, s)
+	}
+	c.mu.Unlock()
+	for _, s := range sessions {
+		s.reconcile()
+	}
+}
