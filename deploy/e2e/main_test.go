@@ -1,0 +1,348 @@
+// Package e2e tests the hotline end to end on the real parts: an Asterisk 22
+// instance of its own (started from the stack's sid root on free ports), SIPp as
+// the carrier and phones, the call and casework services as real processes, NATS
+// JetStream and PostgreSQL. Run with `make test` (which installs the stack first).
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hotline12345/hotline/casework/eventbus/natstest"
+	"github.com/hotline12345/hotline/casework/store/pgtest"
+)
+
+// Addresses of the test network on loopback: Asterisk listens on 127.0.0.1, the
+// carrier (SIPp, and the caller's media) sends from CARRIER_IP.
+const carrierIP = "127.0.0.10"
+
+// stack is the Asterisk instance and binaries shared by the tests of this package.
+type stack struct {
+	repo     string
+	instance string
+	sipPort  int
+	httpPort int
+	ariUser  string
+	ariPass  string
+	binDir   string
+	dataDir  string
+}
+
+var st stack
+
+func TestMain(m *testing.M) {
+	code, err := setup(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e setup:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func setup(m *testing.M) (int, error) {
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		return 0, err
+	}
+	st = stack{
+		repo:     repo,
+		instance: fmt.Sprintf("e2e%d", os.Getpid()),
+		ariUser:  "e2e",
+		ariPass:  randomHex(12),
+		dataDir:  envOr("HOTLINE_DATA_DIR", "/var/lib/hotline12345"),
+	}
+	if st.sipPort, err = freePort("udp"); err != nil {
+		return 0, err
+	}
+	if st.httpPort, err = freePort("tcp"); err != nil {
+		return 0, err
+	}
+	st.binDir, err = os.MkdirTemp("", "hotline-e2e-bin")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(st.binDir)
+	build := exec.Command("go", "build", "-o", st.binDir+"/", "./cmd/callsvc", "./cmd/casework", "./cmd/prompts")
+	build.Dir, build.Stdout, build.Stderr = repo, os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return 0, fmt.Errorf("build binaries: %w", err)
+	}
+	prompts := exec.Command(filepath.Join(st.binDir, "prompts"))
+	prompts.Env = append(os.Environ(), "HOTLINE_DATA_DIR="+st.dataDir)
+	if out, err := prompts.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("render prompts: %w\n%s", err, out)
+	}
+	if out, err := st.stackCmd("asterisk-start", st.instance); err != nil {
+		return 0, fmt.Errorf("start Asterisk instance: %w\n%s", err, out)
+	}
+	defer func() {
+		if out, err := st.stackCmd("asterisk-stop", st.instance); err != nil {
+			fmt.Fprintf(os.Stderr, "stop Asterisk instance: %v\n%s", err, out)
+		}
+	}()
+	return m.Run(), nil
+}
+
+// stackCmd runs deploy/stack.sh with this instance's settings.
+func (s *stack) stackCmd(args ...string) ([]byte, error) {
+	rtpBase := 20000 + (os.Getpid()%50)*200
+	cmd := exec.Command("bash", append([]string{filepath.Join(s.repo, "deploy/stack.sh")}, args...)...)
+	cmd.Env = append(os.Environ(),
+		"HOTLINE_PROFILE=test",
+		"HOTLINE_DATA_DIR="+s.dataDir,
+		fmt.Sprintf("AST_SIP_PORT=%d", s.sipPort),
+		fmt.Sprintf("AST_HTTP_PORT=%d", s.httpPort),
+		fmt.Sprintf("AST_RTP_START=%d", rtpBase),
+		fmt.Sprintf("AST_RTP_END=%d", rtpBase+199),
+		fmt.Sprintf("AST_UDPTL_START=%d", rtpBase+10000),
+		fmt.Sprintf("AST_UDPTL_END=%d", rtpBase+10199),
+		"ARI_USER="+s.ariUser,
+		"ARI_PASSWORD="+s.ariPass,
+		"CARRIER_IP="+carrierIP,
+	)
+	return cmd.CombinedOutput()
+}
+
+// hotline is one test's running services: its own database and stream, a casework
+// process and (unless stopped) a call service process.
+type hotline struct {
+	t        *testing.T
+	dbURL    string
+	pool     *pgxpool.Pool
+	env      []string
+	logDir   string
+	casework *proc
+	callsvc  *proc
+	callHTTP string
+}
+
+func startHotline(t *testing.T, withCallService bool) *hotline {
+	t.Helper()
+	bus := natstest.Config(t, natstest.URL())
+	h := &hotline{t: t, dbURL: pgtest.NewDatabase(t), logDir: t.TempDir()}
+	callPort, _ := freePort("tcp")
+	casePort, _ := freePort("tcp")
+	h.callHTTP = fmt.Sprintf("127.0.0.1:%d", callPort)
+	h.env = append(os.Environ(),
+		"HOTLINE_PROFILE=production",
+		"HOTLINE_LOG_LEVEL=debug",
+		"HOTLINE_DATA_DIR="+st.dataDir,
+		"HOTLINE_DATABASE_URL="+h.dbURL,
+		"HOTLINE_NATS_URL="+bus.URL,
+		"HOTLINE_STREAM="+bus.Stream,
+		"HOTLINE_SUBJECT_ROOT="+bus.SubjectRoot,
+		fmt.Sprintf("HOTLINE_ARI_URL=http://127.0.0.1:%d/ari", st.httpPort),
+		"HOTLINE_ARI_USER="+st.ariUser,
+		"HOTLINE_ARI_PASSWORD="+st.ariPass,
+		"HOTLINE_SPOOL_DIR="+filepath.Join(t.TempDir(), "spool"),
+		"HOTLINE_CALLSVC_HTTP_ADDR="+h.callHTTP,
+		fmt.Sprintf("HOTLINE_CASEWORK_HTTP_ADDR=127.0.0.1:%d", casePort),
+		"HOTLINE_DRAIN_TIMEOUT=5s",
+	)
+	h.casework = h.start("casework", fmt.Sprintf("http://127.0.0.1:%d/readyz", casePort))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, h.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	h.pool = pool
+	if withCallService {
+		h.callsvc = h.start("callsvc", "http://"+h.callHTTP+"/readyz")
+	}
+	return h
+}
+
+// proc is a service process under test.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan error
+}
+
+func (h *hotline) start(name, readyURL string) *proc {
+	h.t.Helper()
+	logPath := filepath.Join(h.logDir, name+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(st.binDir, name))
+	cmd.Env, cmd.Stdout, cmd.Stderr = h.env, f, f
+	if err := cmd.Start(); err != nil {
+		h.t.Fatalf("start %s: %v", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait(); f.Close() }()
+	h.t.Cleanup(func() {
+		p.stop(h.t)
+		if h.t.Failed() {
+			out, _ := os.ReadFile(logPath)
+			h.t.Logf("---- %s log (tail) ----\n%s", name, tail(out, 6000))
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-p.done:
+			out, _ := os.ReadFile(logPath)
+			h.t.Fatalf("%s exited at start: %v\n%s", name, err, tail(out, 4000))
+		default:
+		}
+		if resp, err := http.Get(readyURL); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	out, _ := os.ReadFile(logPath)
+	h.t.Fatalf("%s not ready at %s within 30s\n%s", name, readyURL, tail(out, 4000))
+	return nil
+}
+
+// stop sends SIGTERM and waits for a clean exit (the services' drain).
+func (p *proc) stop(t *testing.T) {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("%s did not exit cleanly on SIGTERM: %v", p.name, err)
+		}
+		p.done <- err
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		t.Errorf("%s did not stop within 20s of SIGTERM", p.name)
+	}
+}
+
+// sippResult is what a SIPp run left behind.
+type sippResult struct {
+	err    error
+	output string
+}
+
+// carrierCall has the carrier call 12345 from caller with media at rtp, holding the
+// call for hold before hanging up. It runs in the background; read the result from
+// the channel.
+func carrierCall(t *testing.T, caller string, rtp *rtpPeer, hold time.Duration) <-chan sippResult {
+	t.Helper()
+	sipPort, err := freePort("udp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("sipp",
+		"-sf", filepath.Join(st.repo, "deploy/e2e/sipp/carrier_call.xml"),
+		"-s", "12345",
+		"-i", carrierIP, "-p", fmt.Sprint(sipPort),
+		"-key", "caller", caller,
+		"-key", "rtpaddr", rtp.Addr, "-key", "rtpport", fmt.Sprint(rtp.Port),
+		"-d", fmt.Sprint(hold.Milliseconds()),
+		"-m", "1", "-l", "1",
+		"-timeout", fmt.Sprintf("%ds", int(hold.Seconds())+30), "-timeout_error",
+		"-recv_timeout", "20000",
+		"-trace_err", "-nostdin",
+		fmt.Sprintf("127.0.0.1:%d", st.sipPort),
+	)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	res := make(chan sippResult, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start sipp: %v", err)
+	}
+	go func() {
+		err := cmd.Wait()
+		logs, _ := filepath.Glob(filepath.Join(dir, "*_errors.log"))
+		for _, l := range logs {
+			b, _ := os.ReadFile(l)
+			out.Write(b)
+		}
+		res <- sippResult{err: err, output: out.String()}
+	}()
+	return res
+}
+
+func waitSIPp(t *testing.T, res <-chan sippResult, timeout time.Duration) sippResult {
+	t.Helper()
+	select {
+	case r := <-res:
+		return r
+	case <-time.After(timeout):
+		t.Fatal("sipp did not finish")
+	}
+	return sippResult{}
+}
+
+// eventually polls cond until it holds or the timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", timeout, what)
+}
+
+func freePort(network string) (int, error) {
+	switch network {
+	case "udp":
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port, nil
+	default:
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		defer l.Close()
+		return l.Addr().(*net.TCPAddr).Port, nil
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return strings.TrimSpace(string(b))
+}
