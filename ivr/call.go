@@ -41,6 +41,9 @@ func newCall(s *ari.Session, sink Sink, source string) *Call {
 // ID is the call ID carried by every event.
 func (c *Call) ID() string { return c.S.ID() }
 
+// Session is the call's ARI session (its channels, bridges, media).
+func (c *Call) Session() *ari.Session { return c.S }
+
 // ChannelID is the caller's channel.
 func (c *Call) ChannelID() string { return c.S.ID() }
 

@@ -22,6 +22,8 @@ type Config struct {
 	Source string
 	// MaxCallTime bounds a call that nothing else ends.
 	MaxCallTime time.Duration
+	// Human is the agent queue (nil: none, every caller gets the menu).
+	Human HumanService
 }
 
 // Metrics are the front door's series.
@@ -108,8 +110,14 @@ func (s *Service) run(ctx context.Context, call *Call) error {
 	if _, err := call.S.Play(ctx, ch, s.Sound("greeting"), false); err != nil {
 		return err
 	}
-	// The walking skeleton ends here: the caller has been greeted and the call
-	// stays up until they hang up (or the bound ends it).
+	if s.cfg.Human != nil {
+		err := s.cfg.Human.Serve(ctx, call)
+		if !errors.Is(err, ErrNoAgent) {
+			return err
+		}
+	}
+	// Until the voice menu exists, a greeted caller stays up until they hang up
+	// (or the bound ends it).
 	return call.S.WaitHangup(ctx, ch)
 }
 

@@ -1,0 +1,19 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+)
+
+// HumanService connects a caller to an agent. The routing package implements it;
+// the front door only decides when to ask for it (staffed hours) and what to do
+// when it declines (the voice menu).
+type HumanService interface {
+	// Serve holds the caller until their conversation with an agent is over
+	// (nil), or returns ErrNoAgent when the caller should be offered the voice
+	// menu instead: nobody logged in, queue full, or the maximum wait passed.
+	Serve(ctx context.Context, call *Call) error
+}
+
+// ErrNoAgent means human service declined the call; the caller gets the menu.
+var ErrNoAgent = errors.New("no agent available")
