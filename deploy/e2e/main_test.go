@@ -128,9 +128,28 @@ type hotline struct {
 	casework *proc
 	callsvc  *proc
 	callHTTP string
+	caseHTTP string
+
+	noCallService bool
+	beforeCall    []func(*hotline)
 }
 
-func startHotline(t *testing.T, withCallService bool) *hotline {
+// option adjusts a test's hotline before its services start.
+type option func(*hotline)
+
+// withEnv adds KEY=value settings for both services (later ones win).
+func withEnv(kv ...string) option { return func(h *hotline) { h.env = append(h.env, kv...) } }
+
+// withoutCallService leaves the call service stopped (the dialplan fallback answers).
+func withoutCallService() option { return func(h *hotline) { h.noCallService = true } }
+
+// beforeCallService runs after casework is ready and before the call service
+// starts (e.g. to create users and tokens the call service needs).
+func beforeCallService(fn func(h *hotline)) option {
+	return func(h *hotline) { h.beforeCall = append(h.beforeCall, fn) }
+}
+
+func startHotline(t *testing.T, opts ...option) *hotline {
 	t.Helper()
 	bus := natstest.Config(t, natstest.URL())
 	h := &hotline{t: t, dbURL: pgtest.NewDatabase(t), logDir: t.TempDir()}
@@ -153,7 +172,11 @@ func startHotline(t *testing.T, withCallService bool) *hotline {
 		fmt.Sprintf("HOTLINE_CASEWORK_HTTP_ADDR=127.0.0.1:%d", casePort),
 		"HOTLINE_DRAIN_TIMEOUT=5s",
 	)
-	h.casework = h.start("casework", fmt.Sprintf("http://127.0.0.1:%d/readyz", casePort))
+	h.caseHTTP = fmt.Sprintf("127.0.0.1:%d", casePort)
+	for _, o := range opts {
+		o(h)
+	}
+	h.casework = h.start("casework", "http://"+h.caseHTTP+"/readyz")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	pool, err := pgxpool.New(ctx, h.dbURL)
@@ -162,9 +185,13 @@ func startHotline(t *testing.T, withCallService bool) *hotline {
 	}
 	t.Cleanup(pool.Close)
 	h.pool = pool
-	if withCallService {
-		h.callsvc = h.start("callsvc", "http://"+h.callHTTP+"/readyz")
+	if h.noCallService {
+		return h
 	}
+	for _, fn := range h.beforeCall {
+		fn(h)
+	}
+	h.callsvc = h.start("callsvc", "http://"+h.callHTTP+"/readyz")
 	return h
 }
 

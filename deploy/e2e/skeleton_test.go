@@ -10,7 +10,7 @@ import (
 // greeting as real audio, hangs up, and the call is in PostgreSQL with its caller
 // number, times, duration, who hung up and its events.
 func TestCallIsGreetedAndStored(t *testing.T) {
-	h := startHotline(t, true)
+	h := startHotline(t)
 	rtp := newRTPPeer(t, carrierIP)
 	const caller = "13800138000"
 	r := waitSIPp(t, carrierCall(t, caller, rtp, 7*time.Second), 60*time.Second)
