@@ -10,6 +10,8 @@
 #   up                         install + start PostgreSQL/NATS if nothing
 #                              answers + render prompts + start instance "dev"
 #                              in the demo profile (what `make run` uses)
+#   services                   make sure PostgreSQL and NATS JetStream answer
+#                              (start or install them if not)
 #   down                       stop instance "dev"; stop NATS/PostgreSQL only
 #                              if this script started them
 #   status                     what runs, on which ports
@@ -942,6 +944,14 @@ cmd_up() {
     log "up: Asterisk 'dev' (ARI app '${HOTLINE_ARI_APP}', user '$ARI_USER'), PostgreSQL :$PG_PORT, NATS :$NATS_PORT"
 }
 
+# PostgreSQL and NATS JetStream answering on loopback (what `make test` needs
+# besides the Asterisk root): the machine's own when they answer, otherwise ours.
+cmd_services() {
+    ensure_postgres_running
+    ensure_nats_running
+    log "services: PostgreSQL :$PG_PORT, NATS :$NATS_PORT"
+}
+
 cmd_down() {
     require_root_user
     stop_asterisk_instance dev
@@ -996,6 +1006,7 @@ main() {
     case $cmd in
     install) cmd_install ;;
     up) cmd_up ;;
+    services) cmd_services ;;
     down) cmd_down ;;
     status) cmd_status ;;
     asterisk-start) (($# == 1)) || die "usage: $0 asterisk-start INSTANCE"; start_asterisk_instance "$1" ;;

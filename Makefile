@@ -1,0 +1,69 @@
+# 12345 hotline — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+# Go as installed on these machines; a PATH without it still finds it.
+export PATH := /usr/local/go/bin:$(PATH)
+
+GO        ?= go
+BIN       := bin
+STACK     := deploy/stack.sh
+# The e2e package starts its own Asterisk; everything else uses PostgreSQL and NATS.
+TEST_FLAGS ?= -count=1 -timeout 40m
+
+.PHONY: all build run stop test unit e2e bench vet fmt install services prompts status clean
+
+all: build
+
+## build: compile every binary into bin/
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+## install: install and cache what the stack needs (idempotent)
+install:
+	bash $(STACK) install
+
+## services: make sure PostgreSQL and NATS JetStream answer on loopback
+services:
+	bash $(STACK) services
+
+## run: the whole hotline locally in the demo profile (Ctrl-C stops our services; `make stop` the rest)
+run: build
+	HOTLINE_PROFILE=demo bash $(STACK) up
+	HOTLINE_PROFILE=demo bash deploy/run-services.sh
+
+## stop: stop the demo Asterisk (and PostgreSQL/NATS if the stack started them)
+stop:
+	HOTLINE_PROFILE=demo bash $(STACK) down
+
+## status: what runs where
+status:
+	bash $(STACK) status
+
+## prompts: render the Mandarin prompts
+prompts:
+	$(GO) run ./cmd/prompts
+
+## test: every test, against the real parts (installs the stack first)
+test: install services
+	$(GO) vet ./...
+	$(GO) test $(TEST_FLAGS) ./...
+
+## unit: tests that need no Asterisk
+unit: services
+	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v /deploy/e2e)
+
+## e2e: the end-to-end tests only (Asterisk, SIPp, services)
+e2e: install services
+	$(GO) test $(TEST_FLAGS) -v ./deploy/e2e/
+
+## bench: benchmarks (ratios against a baseline in the same run; see docs)
+bench: services
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf $(BIN)
