@@ -1,0 +1,95 @@
+package e2e
+
+import (
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func readyStatus(addr string) int {
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestDrainKeepsLiveCallsAndSendsNewOnesToFallback: on SIGTERM the call service
+// stops taking calls (readyz 503, new calls hear the fallback), lets the live call
+// finish, and then exits cleanly with the live call's events stored.
+func TestDrainKeepsLiveCallsAndSendsNewOnesToFallback(t *testing.T) {
+	h := startHotline(t, withEnv("HOTLINE_DRAIN_TIMEOUT=30s"))
+	live := newRTPPeer(t, carrierIP)
+	liveRes := carrierCall(t, "13700137001", live, 12*time.Second)
+	eventually(t, 15*time.Second, "the live caller hearing the greeting", func() bool { return live.loudFrameCount() > 10 })
+
+	if err := h.callsvc.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "readyz to report draining", func() bool { return readyStatus(h.callHTTP) == http.StatusServiceUnavailable })
+
+	newcomer := newRTPPeer(t, carrierIP)
+	r := waitSIPp(t, carrierCall(t, "13700137002", newcomer, 5*time.Second), 40*time.Second)
+	if r.err != nil {
+		t.Fatalf("call during drain was not answered: %v\n%s", r.err, r.output)
+	}
+	if loud := newcomer.loudFrameCount(); loud < 50 {
+		t.Fatalf("call during drain heard %d non-silent frames, want the fallback apology", loud)
+	}
+
+	lr := waitSIPp(t, liveRes, 40*time.Second)
+	if lr.err != nil {
+		t.Fatalf("the live call was cut by the drain: %v\n%s", lr.err, lr.output)
+	}
+	select {
+	case err := <-h.callsvc.done:
+		h.callsvc.done <- err
+		if err != nil {
+			t.Fatalf("call service exit after drain: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("call service did not exit after its last call ended")
+	}
+	var by string
+	eventually(t, 20*time.Second, "the live call stored as ended by the caller", func() bool {
+		return h.pool.QueryRow(t.Context(), `SELECT hangup_by FROM calls WHERE caller = '13700137001' AND ended_at IS NOT NULL`).Scan(&by) == nil
+	})
+	if by != "caller" {
+		t.Fatalf("live call hangup_by = %q, want caller (the drain must not end it)", by)
+	}
+	var n int
+	_ = h.pool.QueryRow(t.Context(), `SELECT count(*) FROM calls WHERE caller = '13700137002'`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("the call during drain reached the draining service (%d rows)", n)
+	}
+}
+
+// TestReconnectsAfterAsteriskRestart: the call service notices Asterisk going away
+// (not ready), reconnects when it is back, and handles the next call.
+func TestReconnectsAfterAsteriskRestart(t *testing.T) {
+	h := startHotline(t)
+	if out, err := st.stackCmd("asterisk-stop", st.instance); err != nil {
+		t.Fatalf("stop Asterisk: %v\n%s", err, out)
+	}
+	eventually(t, 10*time.Second, "readyz to report ARI down", func() bool { return readyStatus(h.callHTTP) == http.StatusServiceUnavailable })
+	if out, err := st.stackCmd("asterisk-start", st.instance); err != nil {
+		t.Fatalf("start Asterisk: %v\n%s", err, out)
+	}
+	eventually(t, 20*time.Second, "the call service to reconnect", func() bool { return readyStatus(h.callHTTP) == http.StatusOK })
+
+	rtp := newRTPPeer(t, carrierIP)
+	r := waitSIPp(t, carrierCall(t, "13600136000", rtp, 6*time.Second), 60*time.Second)
+	if r.err != nil {
+		t.Fatalf("call after reconnect failed: %v\n%s", r.err, r.output)
+	}
+	if loud := rtp.loudFrameCount(); loud < 50 {
+		t.Fatalf("greeting after reconnect not heard (%d frames)", loud)
+	}
+	eventually(t, 20*time.Second, "the call after reconnect stored", func() bool {
+		var n int
+		_ = h.pool.QueryRow(t.Context(), `SELECT count(*) FROM calls WHERE caller = '13600136000' AND ended_at IS NOT NULL`).Scan(&n)
+		return n == 1
+	})
+}
