@@ -93,6 +93,7 @@ HOST_TOOLS=(
     sip-tester:sipp             # SIP test calls
     ghostscript:gs              # fax documents (PDF -> TIFF), later
     libtiff-tools:tiffinfo      # fax TIFF checks, later
+    prometheus:prometheus       # e2e check of the Grafana dashboard's queries (promtool too)
 )
 
 # Variables substituted into asterisk-conf/ templates. Listed explicitly so
