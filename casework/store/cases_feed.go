@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hotline12345/hotline/casework/assessment"
 	"github.com/hotline12345/hotline/casework/domain"
 	"github.com/hotline12345/hotline/casework/event"
 )
@@ -143,24 +144,17 @@ func DutyLineFailureProjector(ctx context.Context, tx pgx.Tx, env event.Envelope
 	return nil
 }
 
-// DutyLineFailure is an unanswered duty-line call charged to a unit.
-type DutyLineFailure struct {
-	UnitID string
-	At     time.Time
-	CallID string
-}
-
 // DutyLineFailures lists the failures in [from, to) that count against the unit:
 // the line was not answered, busy or refused; an error of the hotline's own
 // equipment is not the unit's fault.
-func (s *Cases) DutyLineFailures(ctx context.Context, from, to time.Time) ([]DutyLineFailure, error) {
+func (s *Cases) DutyLineFailures(ctx context.Context, from, to time.Time) ([]assessment.DutyLineFailure, error) {
 	rows, err := s.pool.Query(ctx, `SELECT unit_id, at, COALESCE(call_id, '') FROM duty_line_failures
 		WHERE at >= $1 AND at < $2 AND reason NOT IN ('error', 'congestion') ORDER BY at`, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("duty line failures: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DutyLineFailure, error) {
-		var f DutyLineFailure
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (assessment.DutyLineFailure, error) {
+		var f assessment.DutyLineFailure
 		return f, r.Scan(&f.UnitID, &f.At, &f.CallID)
 	})
 	if err != nil {
