@@ -17,6 +17,8 @@
 #   status                     what runs, on which ports
 #   asterisk-start INSTANCE    start one Asterisk instance, wait for ARI
 #   asterisk-stop INSTANCE     stop it
+#   asterisk-render INSTANCE   render an instance's config for an Asterisk
+#                              installed on / (containers; no chroot)
 #   asterisk-cli INSTANCE CMD  run a CLI command, e.g. "core show channels"
 #   asterisk-check INSTANCE    every module of modules.conf loaded? endpoints?
 #   prompts                    render the Mandarin prompts (go run ./cmd/prompts)
@@ -945,6 +947,16 @@ cmd_up() {
     log "up: Asterisk 'dev' (ARI app '${HOTLINE_ARI_APP}', user '$ARI_USER'), PostgreSQL :$PG_PORT, NATS :$NATS_PORT"
 }
 
+# Render an instance's configuration for an Asterisk that runs outside our
+# chroot, on a system whose / has Asterisk installed (the compose image):
+# the same templates, the same variables, no second copy of the logic.
+cmd_asterisk_render() {
+    AST_ROOT=""
+    set_instance_settings "$1"
+    render_instance_config
+    log "rendered $AST_INSTANCE_DIR/etc (start with: asterisk -f -C $AST_CONF)"
+}
+
 # PostgreSQL and NATS JetStream answering on loopback (what `make test` needs
 # besides the Asterisk root): the machine's own when they answer, otherwise ours.
 cmd_services() {
@@ -1008,6 +1020,7 @@ main() {
     install) cmd_install ;;
     up) cmd_up ;;
     services) cmd_services ;;
+    asterisk-render) (($# == 1)) || die "usage: $0 asterisk-render INSTANCE"; cmd_asterisk_render "$1" ;;
     down) cmd_down ;;
     status) cmd_status ;;
     asterisk-start) (($# == 1)) || die "usage: $0 asterisk-start INSTANCE"; start_asterisk_instance "$1" ;;
