@@ -1,0 +1,370 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hotline12345/hotline/casework/access"
+	"github.com/hotline12345/hotline/casework/domain"
+	"github.com/hotline12345/hotline/casework/store"
+)
+
+const usage = `usage: hotlinectl <command> [flags]
+
+  migrate                                     apply the database migrations
+  user add --name NAME --role ROLE [--unit UNIT_ID] [--staff STAFF_NO]
+                                              create an API user; prints its ID
+                                              (roles: agent, supervisor, unit, admin;
+                                              unit users need --unit, agents --staff)
+  user list                                   list users
+  user disable --user USER_ID                 stop a user's tokens from working
+  user enable --user USER_ID                  undo disable
+  token create --user USER_ID [--expires DUR] create a bearer token; prints it, once
+  token revoke TOKEN_ID                       revoke a token
+  units import FILE.csv                       upsert the unit directory from CSV
+                                              (id,name,level,parent_id,duty_line)
+  units list                                  list the unit directory
+
+environment:
+  HOTLINE_DATABASE_URL     PostgreSQL URL (required)
+  HOTLINE_DUTYLINE_TRUNKS  comma-separated PJSIP trunks duty lines may be
+                           dialled through (default: dutylines)
+`
+
+// errUsage marks mistakes in the command line; main prints the usage for them.
+var errUsage = errors.New("usage")
+
+func usageErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+}
+
+// config is what hotlinectl reads from the environment, checked before any work.
+type config struct {
+	DatabaseURL string
+	Trunks      []string
+}
+
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{DatabaseURL: strings.TrimSpace(getenv("HOTLINE_DATABASE_URL"))}
+	if c.DatabaseURL == "" {
+		return c, errors.New("HOTLINE_DATABASE_URL is required (e.g. postgres://hotline@127.0.0.1:5432/hotline?sslmode=disable)")
+	}
+	if _, err := pgxpool.ParseConfig(c.DatabaseURL); err != nil {
+		return c, fmt.Errorf("HOTLINE_DATABASE_URL: %w", err)
+	}
+	for _, t := range strings.Split(getenv("HOTLINE_DUTYLINE_TRUNKS"), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			c.Trunks = append(c.Trunks, t)
+		}
+	}
+	return c, nil
+}
+
+// cli is one invocation: its output, database and who it acts as in the audit log.
+type cli struct {
+	stdout, stderr io.Writer
+	pool           *pgxpool.Pool
+	cfg            config
+	actor          string
+}
+
+// run executes one command line (without the program name).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) == 0 {
+			return usageErr("no command")
+		}
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cmd := args[0]
+	if len(args) > 1 && (cmd == "user" || cmd == "token" || cmd == "units") {
+		cmd += " " + args[1]
+		args = args[2:]
+	} else {
+		args = args[1:]
+	}
+	handlers := map[string]func(context.Context, *cli, []string) error{
+		"migrate":      cmdMigrate,
+		"user add":     cmdUserAdd,
+		"user list":    cmdUserList,
+		"user disable": func(ctx context.Context, c *cli, a []string) error { return cmdUserDisable(ctx, c, a, true) },
+		"user enable":  func(ctx context.Context, c *cli, a []string) error { return cmdUserDisable(ctx, c, a, false) },
+		"token create": cmdTokenCreate,
+		"token revoke": cmdTokenRevoke,
+		"units import": cmdUnitsImport,
+		"units list":   cmdUnitsList,
+	}
+	h, ok := handlers[cmd]
+	if !ok {
+		return usageErr("unknown command %q", cmd)
+	}
+
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer pool.Close()
+	if err := pool.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	// The audit log names the operating-system user behind CLI changes, since
+	// they have no API user.
+	actor := "hotlinectl"
+	if u := strings.TrimSpace(getenv("USER")); u != "" {
+		actor += ":" + u
+	}
+	c := &cli{stdout: stdout, stderr: stderr, pool: pool, cfg: cfg, actor: actor}
+	err = h(ctx, c, args)
+	if store.IsSchemaMissing(err) {
+		err = fmt.Errorf("%w (has `hotlinectl migrate` been run?)", err)
+	}
+	return err
+}
+
+// flags parses a subcommand's flags and returns its positional arguments.
+func flags(name string, args []string, stderr io.Writer, define func(fs *flag.FlagSet)) ([]string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	define(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, usageErr("%s: %v", name, err)
+	}
+	return fs.Args(), nil
+}
+
+func noArgs(name string, rest []string) error {
+	if len(rest) > 0 {
+		return usageErr("%s: unexpected argument %q", name, rest[0])
+	}
+	return nil
+}
+
+// audit records a CLI change. A failure is reported but does not undo or hide the
+// change, which has been committed.
+func (c *cli) audit(ctx context.Context, action, objectType, objectID string) {
+	err := store.NewAuditLog(c.pool).Append(ctx, store.AuditEntry{
+		UserID: c.actor, Role: domain.RoleAdmin, Action: action, ObjectType: objectType, ObjectID: objectID,
+	})
+	if err != nil {
+		fmt.Fprintln(c.stderr, "warning: audit log:", err)
+	}
+}
+
+func cmdMigrate(ctx context.Context, c *cli, args []string) error {
+	rest, err := flags("migrate", args, c.stderr, func(*flag.FlagSet) {})
+	if err != nil {
+		return err
+	}
+	if err := noArgs("migrate", rest); err != nil {
+		return err
+	}
+	applied, err := store.Migrate(ctx, c.pool)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(c.stdout, "database is up to date")
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "applied migrations %v\n", applied)
+	return nil
+}
+
+func cmdUserAdd(ctx context.Context, c *cli, args []string) error {
+	var name, role, unit, staff string
+	rest, err := flags("user add", args, c.stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&name, "name", "", "display name (required)")
+		fs.StringVar(&role, "role", "", "agent, supervisor, unit or admin (required)")
+		fs.StringVar(&unit, "unit", "", "unit ID (unit users only)")
+		fs.StringVar(&staff, "staff", "", "staff number 工号 (agents only)")
+	})
+	if err != nil {
+		return err
+	}
+	if err := noArgs("user add", rest); err != nil {
+		return err
+	}
+	if name == "" || role == "" {
+		return usageErr("user add: --name and --role are required")
+	}
+	r, err := domain.ParseRole(role)
+	if err != nil {
+		r = domain.Role(role) // the store's validation names the allowed roles
+	}
+	u, err := store.NewUsers(c.pool).Create(ctx, store.NewUser{Name: name, Role: r, UnitID: unit, Staff: staff})
+	if err != nil {
+		return err
+	}
+	c.audit(ctx, access.ActionCreate, "user", u.ID)
+	fmt.Fprintln(c.stdout, u.ID)
+	fmt.Fprintf(c.stderr, "created %s user %q\n", u.Role, u.Name)
+	return nil
+}
+
+func cmdUserList(ctx context.Context, c *cli, args []string) error {
+	rest, err := flags("user list", args, c.stderr, func(*flag.FlagSet) {})
+	if err != nil {
+		return err
+	}
+	if err := noArgs("user list", rest); err != nil {
+		return err
+	}
+	users, err := store.NewUsers(c.pool).List(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tROLE\tUNIT\tSTAFF\tDISABLED\tNAME")
+	for _, u := range users {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%s\n", u.ID, u.Role, dash(u.UnitID), dash(u.Staff), u.Disabled, u.Name)
+	}
+	return tw.Flush()
+}
+
+func cmdUserDisable(ctx context.Context, c *cli, args []string, disable bool) error {
+	name := "user enable"
+	if disable {
+		name = "user disable"
+	}
+	var user string
+	rest, err := flags(name, args, c.stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&user, "user", "", "user ID (required)")
+	})
+	if err != nil {
+		return err
+	}
+	if err := noArgs(name, rest); err != nil {
+		return err
+	}
+	if user == "" {
+		return usageErr("%s: --user is required", name)
+	}
+	if err := store.NewUsers(c.pool).SetDisabled(ctx, user, disable); err != nil {
+		return err
+	}
+	c.audit(ctx, access.ActionUpdate, "user", user)
+	fmt.Fprintf(c.stdout, "%s: done\n", name)
+	return nil
+}
+
+func cmdTokenCreate(ctx context.Context, c *cli, args []string) error {
+	var user string
+	var ttl time.Duration
+	rest, err := flags("token create", args, c.stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&user, "user", "", "user ID (required)")
+		fs.DurationVar(&ttl, "expires", 0, "lifetime, e.g. 720h; 0 means no expiry")
+	})
+	if err != nil {
+		return err
+	}
+	if err := noArgs("token create", rest); err != nil {
+		return err
+	}
+	if user == "" {
+		return usageErr("token create: --user is required")
+	}
+	if ttl < 0 {
+		return usageErr("token create: --expires must not be negative")
+	}
+	var expires *time.Time
+	if ttl > 0 {
+		t := time.Now().Add(ttl)
+		expires = &t
+	}
+	tok, secret, err := access.IssueToken(ctx, store.NewUsers(c.pool), user, expires)
+	if err != nil {
+		return err
+	}
+	c.audit(ctx, access.ActionCreate, "token", tok.ID)
+	// The secret alone on stdout, so that TOKEN=$(hotlinectl token create ...)
+	// works; everything else on stderr.
+	fmt.Fprintln(c.stdout, secret)
+	exp := "never expires"
+	if tok.Expires != nil {
+		exp = "expires " + tok.Expires.Format(time.RFC3339)
+	}
+	fmt.Fprintf(c.stderr, "token %s for user %s, %s; it is shown only this once\n", tok.ID, tok.UserID, exp)
+	return nil
+}
+
+func cmdTokenRevoke(ctx context.Context, c *cli, args []string) error {
+	rest, err := flags("token revoke", args, c.stderr, func(*flag.FlagSet) {})
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageErr("token revoke: want exactly one TOKEN_ID")
+	}
+	tok, err := store.NewUsers(c.pool).RevokeToken(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	c.audit(ctx, access.ActionRevoke, "token", tok.ID)
+	fmt.Fprintf(c.stdout, "token %s revoked at %s\n", tok.ID, tok.Revoked.Format(time.RFC3339))
+	return nil
+}
+
+func cmdUnitsImport(ctx context.Context, c *cli, args []string) error {
+	rest, err := flags("units import", args, c.stderr, func(*flag.FlagSet) {})
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageErr("units import: want exactly one FILE.csv")
+	}
+	f, err := os.Open(rest[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	res, err := store.NewUnits(c.pool, c.cfg.Trunks).Import(ctx, f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", rest[0], err)
+	}
+	if res.Inserted+res.Updated > 0 {
+		c.audit(ctx, access.ActionUpdate, "unit_directory", rest[0])
+	}
+	fmt.Fprintf(c.stdout, "units: %d inserted, %d updated, %d unchanged\n", res.Inserted, res.Updated, res.Unchanged)
+	return nil
+}
+
+func cmdUnitsList(ctx context.Context, c *cli, args []string) error {
+	rest, err := flags("units list", args, c.stderr, func(*flag.FlagSet) {})
+	if err != nil {
+		return err
+	}
+	if err := noArgs("units list", rest); err != nil {
+		return err
+	}
+	units, err := store.NewUnits(c.pool, c.cfg.Trunks).All(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tLEVEL\tPARENT\tDUTY LINE\tACTIVE\tNAME")
+	for _, u := range units {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%t\t%s\n", u.ID, u.Level, dash(u.ParentID), dash(u.DutyLine), u.Active, u.Name)
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
