@@ -39,8 +39,10 @@ func documented(t *testing.T) []string {
 	return out
 }
 
+// TestOpenAPIDocumentsEveryRoute checks the routes New registers; route groups
+// mounted elsewhere (cases, ...) check their own in the same way.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
-	want := []string{
+	routes := []string{
 		"DELETE /tokens/{id}",
 		"GET /me",
 		"GET /openapi.yaml",
@@ -52,13 +54,15 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		"POST /users/{id}/tokens",
 		"PUT /units/{id}",
 	}
-	got := documented(t)
-	if !slices.Equal(got, want) {
-		t.Fatalf("openapi.yaml documents\n  %v\nthe server has\n  %v", got, want)
+	docs := documented(t)
+	for _, op := range routes {
+		if !slices.Contains(docs, op) {
+			t.Errorf("%s is not in openapi.yaml (it documents %v)", op, docs)
+		}
 	}
-	// And each documented operation is routed (a handler answers, not the mux).
+	// And each is routed: a handler answers, not the mux's fallback.
 	e := newEnv(t)
-	for _, op := range got {
+	for _, op := range routes {
 		method, path, _ := strings.Cut(op, " ")
 		path = strings.NewReplacer("{id}", "x").Replace(path)
 		r := e.do("admin", method, "/api/v1"+path, "")
