@@ -51,8 +51,8 @@ var ErrCalendar = errors.New("working-day calendar does not cover the deadline")
 // CalendarError wraps a *calendar.MissingYearError with ErrCalendar.
 type CalendarError struct{ Err error }
 
-func (e *CalendarError) Error() string        { return fmt.Sprintf("%v: %v", ErrCalendar, e.Err) }
-func (e *CalendarError) Unwrap() []error      { return []error{ErrCalendar, e.Err} }
+func (e *CalendarError) Error() string   { return fmt.Sprintf("%v: %v", ErrCalendar, e.Err) }
+func (e *CalendarError) Unwrap() []error { return []error{ErrCalendar, e.Err} }
 func calendarErr(err error) error {
 	var my *calendar.MissingYearError
 	if errors.As(err, &my) {
@@ -102,7 +102,9 @@ func (s *Service) Policy() policy.Profile { return s.policy }
 func (s *Service) Now() time.Time { return s.clock() }
 
 // Get loads a case.
-func (s *Service) Get(ctx context.Context, id string) (*domain.Case, error) { return s.repo.Get(ctx, id) }
+func (s *Service) Get(ctx context.Context, id string) (*domain.Case, error) {
+	return s.repo.Get(ctx, id)
+}
 
 // RegisterInput is an intake (登记, C1) from an agent, or from another channel
 // (C13) by a system actor.
