@@ -203,7 +203,7 @@ func (s *Service) derived(c *domain.Case, consent bool) ([]event.Envelope, error
 	var out []event.Envelope
 	phone := c.Snapshot().Registration.Caller.Phone
 	for _, e := range c.Pending() {
-		if e.To != domain.StateCompleted || !consent || phone == "" {
+		if e.Action != domain.ActionComplete || !consent || phone == "" {
 			continue
 		}
 		payload, err := json.Marshal(event.CallbackRequestedPayload{CaseNumber: string(c.Number()), Number: phone})
