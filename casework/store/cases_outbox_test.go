@@ -97,7 +97,9 @@ func TestOutboxSurvivesBrokerOutage(t *testing.T) {
 	if history != 13 {
 		t.Fatalf("history rows %d, want 13", history)
 	}
-	waitFor(t, func() bool { return count(t, pool, `SELECT count(*) FROM events WHERE type = 'case.changed'`) == history })
+	waitFor(t, func() bool {
+		return count(t, pool, `SELECT count(*) FROM events WHERE type = 'case.changed'`) == history
+	})
 	if n := count(t, pool, `SELECT count(*) FROM events e JOIN case_history h
 		ON e.case_id = h.case_id AND (e.payload->>'seq')::int = h.seq`); n != history {
 		t.Fatalf("events matching history rows: %d, want %d", n, history)

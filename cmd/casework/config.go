@@ -1,8 +1,13 @@
 package main
 
 import (
+	"fmt"
+	"slices"
+	"time"
+
 	"github.com/hotline12345/hotline/casework/event"
 	"github.com/hotline12345/hotline/casework/eventbus"
+	"github.com/hotline12345/hotline/casework/policy"
 	"github.com/hotline12345/hotline/cmd/internal/svc"
 )
 
@@ -15,6 +20,13 @@ type config struct {
 	Bus         eventbus.Config
 	// Durable is the JetStream consumer name; every casework instance shares it.
 	Durable string
+	// Policy is the city's deadline policy profile (casework/policy/profiles).
+	Policy string
+	// SelfServiceToken is the bearer token the call service presents for voice
+	// self-service lookups; empty disables the endpoint.
+	SelfServiceToken string
+	// EscalationInterval is the time between reminder/supervision passes.
+	EscalationInterval time.Duration
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -30,6 +42,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 		SubjectRoot: e.Str("HOTLINE_SUBJECT_ROOT", event.DefaultSubjectRoot),
 	}
 	c.Durable = e.Str("HOTLINE_CONSUMER", "casework")
+	// HOTLINE_POLICY [shijiazhuang]: one of policy.Names().
+	c.Policy = e.Str("HOTLINE_POLICY", policy.Default)
+	if _, err := policy.Load(c.Policy); err != nil {
+		e.Check(true, fmt.Sprintf("HOTLINE_POLICY=%q: want one of %v", c.Policy, policy.Names()))
+	}
+	// HOTLINE_CASEWORK_TOKEN [empty]: the same value the call service sends.
+	c.SelfServiceToken = e.Str("HOTLINE_CASEWORK_TOKEN", "")
+	e.Check(c.Profile != svc.ProfileDemo && slices.Contains(svc.DemoSecrets, c.SelfServiceToken),
+		"HOTLINE_CASEWORK_TOKEN uses a demo value outside the demo profile")
+	e.Check(c.Profile != svc.ProfileDemo && c.SelfServiceToken != "" && len(c.SelfServiceToken) < 16, "HOTLINE_CASEWORK_TOKEN must be at least 16 characters")
+	// HOTLINE_ESCALATION_INTERVAL [1m]: reminder and supervision passes.
+	c.EscalationInterval = e.Duration("HOTLINE_ESCALATION_INTERVAL", time.Minute)
 	if err := e.Err(); err != nil {
 		return c, err
 	}

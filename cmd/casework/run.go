@@ -7,10 +7,18 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hotline12345/hotline/casework/api"
+	"github.com/hotline12345/hotline/casework/app"
+	"github.com/hotline12345/hotline/casework/calendar"
+	"github.com/hotline12345/hotline/casework/domain"
+	"github.com/hotline12345/hotline/casework/escalation"
+	"github.com/hotline12345/hotline/casework/event"
 	"github.com/hotline12345/hotline/casework/eventbus"
+	"github.com/hotline12345/hotline/casework/policy"
 	"github.com/hotline12345/hotline/casework/store"
 	"github.com/hotline12345/hotline/cmd/internal/svc"
 )
@@ -28,6 +36,19 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	defer func() { _ = log.Sync() }()
 	host, _ := os.Hostname()
+
+	cal, err := calendar.Load()
+	if err != nil {
+		return fmt.Errorf("working-day calendar: %w", err)
+	}
+	prof, err := policy.Load(cfg.Policy)
+	if err != nil {
+		return err
+	}
+	if !cal.Covers(time.Now().Year() + 1) {
+		log.Warn("the official holiday notice of next year is not loaded; deadlines reaching into it will fail until casework/calendar/data is updated",
+			zap.Int("last_year", cal.LastYear()))
+	}
 
 	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -52,7 +73,59 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+
+	// The case side: repository with the escalation due index, the use cases, the
+	// projections that let call events change cases, the outbox relay and the
+	// scheduler.
+	rules := escalation.Rules{Policy: prof, Calendar: cal}
+	cases := store.NewCases(pool, store.WithDue(rules.Due), store.WithSource("casework/"+host))
+	units := store.NewUnits(pool, nil)
+	service := app.New(app.Config{Repo: cases, Policy: prof, Calendar: cal, Source: "casework/" + host,
+		Units: func(ctx context.Context, id string) (domain.Unit, error) {
+			u, err := units.Get(ctx, id)
+			if err != nil {
+				return domain.Unit{}, err
+			}
+			if !u.Active {
+				return domain.Unit{}, &domain.ValidationError{Field: "unit", Value: id, Reason: "unit is no longer active"}
+			}
+			return u.Unit, nil
+		}})
 	events := store.NewEventStore(pool)
+	caseProjector := cases.CaseProjector(service.CallEventChange, func(env event.Envelope, err error) {
+		log.Warn("call event did not change its case", zap.String("event_id", env.ID), zap.String("type", string(env.Type)),
+			zap.String("call_id", env.CallID), zap.String("case_id", env.CaseID), zap.Error(err))
+	})
+	for _, t := range []event.Type{event.CallEnded, event.VoicemailLeft, event.FaxReceived, event.RecordingSaved, event.CallbackResult} {
+		events.Project(t, caseProjector)
+	}
+	events.Project(event.ThreeWayFailed, store.DutyLineFailureProjector)
+	relay := store.NewOutboxRelay(pool, js, cfg.Bus.SubjectRoot, log, reg)
+	scheduler := &escalation.Scheduler{Store: cases, Rules: rules, Coverage: cal, Metrics: escalation.NewMetrics(reg),
+		Log: log.Named("escalation"), Interval: cfg.EscalationInterval}
+
+	apiSrv, err := api.New(api.Config{Pool: pool, Log: log.Named("api"), Registerer: reg})
+	if err != nil {
+		return err
+	}
+	apiSrv.MountCases(api.CaseRoutes{Service: service, Cases: cases, SelfServiceToken: cfg.SelfServiceToken,
+		Assessor: app.Assessor{Feed: cases, Units: func(ctx context.Context) ([]string, error) {
+			all, err := units.All(ctx)
+			if err != nil {
+				return nil, err
+			}
+			var ids []string
+			for _, u := range all {
+				if u.Active && u.Level != domain.LevelCenter {
+					ids = append(ids, u.ID)
+				}
+			}
+			return ids, nil
+		}}})
 
 	ops, err := svc.NewOps(cfg.HTTPAddr, reg, func() error {
 		pctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -68,12 +141,17 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
+	ops.Mux.Handle(api.Prefix+"/", apiSrv.Handler())
+	ops.Mux.Handle(api.Open311Prefix+"/", apiSrv.Handler())
 	log.Info("casework service starting", zap.String("http", ops.Addr), zap.String("stream", cfg.Bus.Stream),
-		zap.String("profile", cfg.Profile))
+		zap.String("profile", cfg.Profile), zap.String("policy", prof.Name), zap.Int("calendar_last_year", cal.LastYear()),
+		zap.Bool("selfservice", cfg.SelfServiceToken != ""))
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ops.Run(gctx) })
 	g.Go(func() error { return consumer.Run(gctx, events) })
+	g.Go(func() error { return relay.Run(gctx) })
+	g.Go(func() error { return scheduler.Run(gctx) })
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("casework service: %w", err)
 	}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline12345/hotline/casework/eventbus/natstest"
+	"github.com/hotline12345/hotline/casework/store/pgtest"
+)
+
+func TestConfigRefusesUnknownPolicyAndWeakToken(t *testing.T) {
+	base := map[string]string{"HOTLINE_DATABASE_URL": "postgres://x/y"}
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"HOTLINE_POLICY": "atlantis"}, "HOTLINE_POLICY"},
+		{map[string]string{"HOTLINE_CASEWORK_TOKEN": "short"}, "at least 16"},
+		{map[string]string{"HOTLINE_CASEWORK_TOKEN": "hotline-demo"}, "demo value"},
+	} {
+		_, err := loadConfig(func(k string) string {
+			if v, ok := tc.env[k]; ok {
+				return v
+			}
+			return base[k]
+		})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want an error about %s", tc.env, err, tc.want)
+		}
+	}
+	cfg, err := loadConfig(func(k string) string { return base[k] })
+	if err != nil || cfg.Policy != "shijiazhuang" || cfg.EscalationInterval != time.Minute {
+		t.Fatalf("defaults: %+v %v", cfg, err)
+	}
+}
+
+// TestServiceServesCaseAPI starts the whole binary's wiring on a fresh database
+// and stream: public Open311, the authenticated case API refusing anonymous
+// callers, the self-service token, and the escalation and outbox metrics.
+func TestServiceServesCaseAPI(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	bus := natstest.Config(t, natstest.URL())
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	env := map[string]string{
+		"HOTLINE_DATABASE_URL": dsn, "HOTLINE_NATS_URL": bus.URL, "HOTLINE_STREAM": bus.Stream,
+		"HOTLINE_SUBJECT_ROOT": bus.SubjectRoot, "HOTLINE_CASEWORK_HTTP_ADDR": addr,
+		"HOTLINE_CASEWORK_TOKEN": "selfservice-token-for-tests", "HOTLINE_LOG_LEVEL": "warn",
+		"HOTLINE_ESCALATION_INTERVAL": "200ms",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, func(k string) string { return env[k] }) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	get := func(path, token string) (int, string) {
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if s, _ := get("/readyz", ""); s == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("service not ready")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s, body := get("/open311/v2/services.json", "")
+	var services []map[string]any
+	if s != 200 || json.Unmarshal([]byte(body), &services) != nil || len(services) != 6 {
+		t.Errorf("services.json: %d %s", s, body)
+	}
+	if s, body := get("/api/v1/cases", ""); s != 401 {
+		t.Errorf("anonymous case list: %d %s", s, body)
+	}
+	if s, body := get("/api/v1/selfservice/cases/202603020001", "selfservice-token-for-tests"); s != 404 {
+		t.Errorf("self-service unknown case: %d %s", s, body)
+	}
+	time.Sleep(500 * time.Millisecond) // at least one escalation pass
+	s, body = get("/metrics", "")
+	for _, m := range []string{"hotline_cases_overdue 0", "hotline_calendar_covers_next_year", "hotline_case_outbox_depth",
+		"hotline_escalation_scan_seconds_count"} {
+		if !strings.Contains(body, m) {
+			t.Errorf("metrics lack %s (status %d)", m, s)
+		}
+	}
+}
