@@ -645,7 +645,7 @@ release_root_mounts_if_unused() {
     done < <(mounts_under "$(realpath -m "$AST_ROOT")")
 }
 
-# render_agents_conf CSV OUT: staff number,password,display name -> PJSIP objects.
+# render_agents_conf CSV OUT: staff number,password,display name[,static contact] -> PJSIP objects.
 render_agents_conf() {
     local csv=$1 out=$2 num pass name rest n=0
     [[ -f $csv ]] || die "agents file $csv not found"
@@ -660,6 +660,14 @@ render_agents_conf() {
             printf '\n[%s](agent-endpoint)\nauth = %s\naors = %s\ncallerid = "%s" <%s>\n' "$num" "$num" "$num" "$name" "$num"
             printf '\n[%s](agent-auth)\nusername = %s\npassword = %s\n' "$num" "$num" "$pass"
             printf '\n[%s](agent-aor)\n' "$num"
+            # Optional 4th column (tests, lab phones without registration): a
+            # static contact, e.g. sip:1001@127.0.0.31:5070. Such a phone is not
+            # qualified (test UAS do not answer OPTIONS).
+            rest=${rest%%,*} rest=${rest%$'\r'}
+            if [[ -n $rest ]]; then
+                [[ $rest =~ ^sip:[0-9]{2,10}@[0-9.]+:[0-9]{1,5}$ ]] || die "$csv: contact of $num must look like sip:<staff>@<ip>:<port>"
+                printf 'contact = %s\nqualify_frequency = 0\n' "$rest"
+            fi
             n=$((n + 1))
         done <"$csv"
     } >"$out.tmp"
@@ -677,7 +685,9 @@ render_instance_config() {
         install -d -m 0750 -o "$run_user" -g "$run_user" "$AST_INSTANCE_DIR/$d"
     done
     # Voicemail/recordings/fax files: group-writable for services in the group.
-    install -d -m 2770 -o "$run_user" -g "$run_user" "$AST_INSTANCE_DIR/spool" \
+    # spool/recording must exist: ARI recordings (agent calls, voicemail) fail
+    # with ENOENT otherwise (Asterisk creates sub-directories, not this one).
+    install -d -m 2770 -o "$run_user" -g "$run_user" "$AST_INSTANCE_DIR/spool" "$AST_INSTANCE_DIR/spool/recording" \
         "$HOTLINE_DATA_DIR/recordings" "$HOTLINE_DATA_DIR/fax"
 
     local spec="" v t out

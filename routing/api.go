@@ -1,0 +1,237 @@
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// TokenVerifier tells who a bearer token belongs to (Casework implements it).
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (Identity, error)
+}
+
+// Routes are the agents' HTTP API on the call service (under /api/v1/agent):
+//
+//	GET  /api/v1/agent                          the agent's own state
+//	POST /api/v1/agent/login|logout|ready       state changes
+//	POST /api/v1/agent/pause                    {"reason": "..."}
+//	GET  /api/v1/agent/screenpops               screen pops as server-sent events
+//	POST /api/v1/agent/call/threeway            {"unit_id": "...", "confidential": true}
+//	POST /api/v1/agent/call/threeway/leave      agent leaves citizen and unit talking
+//	POST /api/v1/agent/call/threeway/drop       the unit is dropped
+//	POST /api/v1/agent/call/polite-ending       polite closing prompt, then the call ends
+//	POST /api/v1/agent/call/transfer            {"to": "1002"} or {} for the queue
+//	GET  /api/v1/agents                         every agent (supervisor, admin)
+//
+// Every request needs "Authorization: Bearer <casework token>"; the agent acts
+// as the staff number of their token, never one named in the request.
+func (s *Service) Routes(mux *http.ServeMux, auth TokenVerifier) {
+	h := &api{s: s, auth: auth}
+	mux.HandleFunc("GET /api/v1/agent", h.agent(h.state))
+	for _, act := range []Action{ActLogin, ActLogout, ActReady, ActPause} {
+		mux.HandleFunc("POST /api/v1/agent/"+string(act), h.agent(h.change(act)))
+	}
+	mux.HandleFunc("GET /api/v1/agent/screenpops", h.agent(h.screenpops))
+	mux.HandleFunc("POST /api/v1/agent/call/threeway", h.agent(h.callOp(opJoin)))
+	mux.HandleFunc("POST /api/v1/agent/call/threeway/leave", h.agent(h.callOp(opLeave)))
+	mux.HandleFunc("POST /api/v1/agent/call/threeway/drop", h.agent(h.callOp(opDrop)))
+	mux.HandleFunc("POST /api/v1/agent/call/polite-ending", h.agent(h.callOp(opPoliteEnd)))
+	mux.HandleFunc("POST /api/v1/agent/call/transfer", h.agent(h.callOp(opTransfer)))
+	mux.HandleFunc("GET /api/v1/agents", h.list)
+}
+
+type api struct {
+	s    *Service
+	auth TokenVerifier
+}
+
+type agentHandler func(w http.ResponseWriter, r *http.Request, id Identity, token string)
+
+// problem writes an RFC 9457 problem+json error.
+func problem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+		return strings.TrimSpace(t)
+	}
+	return ""
+}
+
+func (h *api) identify(w http.ResponseWriter, r *http.Request) (Identity, string, bool) {
+	token := bearer(r)
+	id, err := h.auth.Verify(r.Context(), token)
+	switch {
+	case errors.Is(err, ErrUnauthorized) || (err == nil && token == ""):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hotline"`)
+		problem(w, http.StatusUnauthorized, "a valid bearer token is required")
+		return id, "", false
+	case err != nil:
+		h.s.log.Warn("agent token not verified", zap.Error(err))
+		problem(w, http.StatusServiceUnavailable, "cannot verify the token now (casework unreachable)")
+		return id, "", false
+	}
+	return id, token, true
+}
+
+// agent wraps handlers that act as the token's agent.
+func (h *api) agent(next agentHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, token, ok := h.identify(w, r)
+		if !ok {
+			return
+		}
+		if id.Role != "agent" || !ValidStaff(id.StaffNumber) {
+			problem(w, http.StatusForbidden, "only agents (with a staff number) use this API")
+			return
+		}
+		h.s.mu.Lock()
+		h.s.token[id.StaffNumber] = token
+		h.s.mu.Unlock()
+		next(w, r, id, token)
+	}
+}
+
+func (h *api) state(w http.ResponseWriter, _ *http.Request, id Identity, _ string) {
+	a, _ := h.s.pool.Agent(id.StaffNumber)
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (h *api) change(act Action) agentHandler {
+	return func(w http.ResponseWriter, r *http.Request, id Identity, _ string) {
+		var body struct {
+			Reason string `json:"reason"`
+		}
+		if r.ContentLength != 0 {
+			if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body); err != nil {
+				problem(w, http.StatusBadRequest, "malformed JSON: "+err.Error())
+				return
+			}
+		}
+		if len(body.Reason) > 64 {
+			problem(w, http.StatusBadRequest, "reason longer than 64 bytes")
+			return
+		}
+		a, err := h.s.pool.Apply(id.StaffNumber, act, body.Reason)
+		result := "ok"
+		if err != nil {
+			result = "refused"
+		}
+		h.s.metrics.agentOps.WithLabelValues(string(act), result).Inc()
+		if err != nil {
+			problem(w, http.StatusConflict, err.Error())
+			return
+		}
+		h.s.log.Info("agent state", zap.String("staff", id.StaffNumber), zap.String("action", string(act)), zap.String("state", string(a.State)), zap.String("reason", a.Reason))
+		writeJSON(w, http.StatusOK, a)
+	}
+}
+
+func (h *api) callOp(op string) agentHandler {
+	return func(w http.ResponseWriter, r *http.Request, id Identity, token string) {
+		var body struct {
+			UnitID       string `json:"unit_id"`
+			Confidential *bool  `json:"confidential"`
+			To           string `json:"to"`
+		}
+		if r.ContentLength != 0 {
+			if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body); err != nil {
+				problem(w, http.StatusBadRequest, "malformed JSON: "+err.Error())
+				return
+			}
+		}
+		if body.To != "" && !ValidStaff(body.To) {
+			problem(w, http.StatusBadRequest, fmt.Sprintf("to: %q is not a staff number", body.To))
+			return
+		}
+		// Privacy by default: the unit sees the hotline's number unless the agent
+		// says the caller may be shown (never for 举报 reports, T13).
+		conf := body.Confidential == nil || *body.Confidential
+		ctx, cancel := context.WithTimeout(r.Context(), h.s.cfg.DutyLineTimeout+15*time.Second)
+		defer cancel()
+		err := h.s.callOp(ctx, id.StaffNumber, command{op: op, unitID: body.UnitID, confidential: conf, target: body.To, token: token})
+		result := "ok"
+		var de *DialError
+		switch {
+		case err == nil:
+			writeJSON(w, http.StatusOK, map[string]string{"result": "ok"})
+		case errors.Is(err, ErrNotOnCall):
+			result = "not_on_call"
+			problem(w, http.StatusConflict, err.Error())
+		case errors.Is(err, ErrNotInDirectory):
+			result = "refused"
+			problem(w, http.StatusUnprocessableEntity, err.Error())
+		case errors.As(err, &de):
+			result = de.Reason
+			writeJSON(w, http.StatusBadGateway, map[string]any{"result": de.Reason, "hangup_cause": de.Cause, "detail": de.Error()})
+		case errors.Is(err, ErrBusyCall), errors.Is(err, ErrNoThreeWay), errors.Is(err, ErrBadState), errors.Is(err, ErrUnknownAgent):
+			result = "refused"
+			problem(w, http.StatusConflict, err.Error())
+		default:
+			result = "error"
+			problem(w, http.StatusInternalServerError, err.Error())
+		}
+		h.s.metrics.agentOps.WithLabelValues(op, result).Inc()
+	}
+}
+
+// screenpops streams the agent's screen pops as server-sent events until the
+// client goes away.
+func (h *api) screenpops(w http.ResponseWriter, r *http.Request, id Identity, _ string) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		problem(w, http.StatusInternalServerError, "streaming unsupported")
+		return
+	}
+	ch, cancel := h.s.pop.subscribe(id.StaffNumber)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = fmt.Fprint(w, ": connected\n\n")
+	fl.Flush()
+	keep := time.NewTicker(20 * time.Second)
+	defer keep.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-keep.C:
+			_, _ = fmt.Fprint(w, ": keep-alive\n\n")
+			fl.Flush()
+		case p := <-ch:
+			b, _ := json.Marshal(p)
+			_, _ = fmt.Fprintf(w, "event: screenpop\nid: %s\ndata: %s\n\n", p.CallID, b)
+			fl.Flush()
+		}
+	}
+}
+
+func (h *api) list(w http.ResponseWriter, r *http.Request) {
+	id, _, ok := h.identify(w, r)
+	if !ok {
+		return
+	}
+	if id.Role != "supervisor" && id.Role != "admin" {
+		problem(w, http.StatusForbidden, "supervisors and admins only")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": h.s.pool.Agents()})
+}

@@ -1,0 +1,370 @@
+package routing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hotline12345/hotline/ari"
+	"github.com/hotline12345/hotline/casework/event"
+	"github.com/hotline12345/hotline/ivr"
+	"github.com/hotline12345/hotline/ivr/prompts"
+)
+
+// Config is the queue's and the connection's settings (cmd/callsvc/routing.go
+// reads them from the environment).
+type Config struct {
+	Queue     string // queue name in events (default "default")
+	SoundsDir string // rendered prompts, as for the front door
+	// RingTimeout is how long an agent's phone rings before the offer moves on.
+	RingTimeout time.Duration
+	// MaxWait is the longest a caller waits before the front door offers voicemail.
+	MaxWait time.Duration
+	// FirstAnnounce and AnnounceEvery time the position/estimated wait prompts.
+	FirstAnnounce, AnnounceEvery time.Duration
+	// ShortAbandon: callers hanging up sooner are counted as short abandons.
+	ShortAbandon time.Duration
+	// MOHClass is the music-on-hold class callers hear while waiting.
+	MOHClass string
+	// HotlineNumber is the caller ID a duty line sees for confidential callers
+	// (T13), and what an agent sees for a withheld number.
+	HotlineNumber string
+	// DutyLineTimeout is how long a duty line rings.
+	DutyLineTimeout time.Duration
+	// RecordingsDir is where agent call recordings are stored
+	// ($HOTLINE_DATA_DIR/recordings).
+	RecordingsDir string
+	Pool          PoolConfig
+}
+
+func (c *Config) defaults() {
+	if c.Queue == "" {
+		c.Queue = "default"
+	}
+	if c.RingTimeout <= 0 {
+		c.RingTimeout = 15 * time.Second
+	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = 3 * time.Minute
+	}
+	if c.FirstAnnounce <= 0 {
+		c.FirstAnnounce = 5 * time.Second
+	}
+	if c.AnnounceEvery <= 0 {
+		c.AnnounceEvery = 30 * time.Second
+	}
+	if c.ShortAbandon <= 0 {
+		c.ShortAbandon = 5 * time.Second
+	}
+	if c.MOHClass == "" {
+		c.MOHClass = "default"
+	}
+	if c.HotlineNumber == "" {
+		c.HotlineNumber = "12345"
+	}
+	if c.DutyLineTimeout <= 0 {
+		c.DutyLineTimeout = 30 * time.Second
+	}
+}
+
+// Speaker renders dynamic text (the staff number) to a sound file path without
+// extension; prompts.Renderer implements it.
+type Speaker interface {
+	RenderText(ctx context.Context, text string) (string, error)
+}
+
+// Directory is what routing asks the casework service: a unit's duty line (for
+// three-way calls) and a caller's earlier cases (for screen pop). token is the
+// agent's own bearer token, so casework's access rules apply.
+type Directory interface {
+	Unit(ctx context.Context, token, unitID string) (Unit, error)
+	EarlierCases(ctx context.Context, token, phone string) ([]CaseSummary, error)
+}
+
+// Unit is the part of a directory entry a three-way call needs.
+type Unit struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	DutyLine string `json:"duty_line"`
+	Active   bool   `json:"active"`
+}
+
+// RecordingStore fetches a finished recording from Asterisk into dst (ARI's
+// stored-recordings API, so it works with Asterisk on another machine).
+type RecordingStore interface {
+	FetchRecording(ctx context.Context, name, format, dst string) error
+}
+
+// Service is the agent queue. It implements ivr.HumanService.
+type Service struct {
+	cfg     Config
+	pool    *Pool
+	metrics *Metrics
+	log     *zap.Logger
+	speaker Speaker
+	dir     Directory
+	pop     *popHub
+	recs    RecordingStore
+
+	mu    sync.Mutex
+	live  map[string]*liveCall // by staff number
+	token map[string]string    // last bearer token each agent used (for lookups on their behalf)
+}
+
+// Deps are the Service's collaborators.
+type Deps struct {
+	Speaker    Speaker
+	Directory  Directory
+	Recordings RecordingStore
+	// Notify publishes screen pops on the message bus (core NATS); nil: SSE only.
+	Notify Notifier
+	// PopSubject returns the subject of an agent's screen pops.
+	PopSubject func(staff string) string
+}
+
+// New builds the service.
+func New(cfg Config, deps Deps, m *Metrics, log *zap.Logger) *Service {
+	cfg.defaults()
+	return &Service{
+		cfg: cfg, metrics: m, log: log,
+		pool:    NewPool(cfg.Pool, m, nil),
+		speaker: deps.Speaker, dir: deps.Directory, recs: deps.Recordings,
+		pop:  newPopHub(deps.Notify, deps.PopSubject, log),
+		live: map[string]*liveCall{}, token: map[string]string{},
+	}
+}
+
+// Pool exposes the agents and the queue (for the HTTP API and tests).
+func (s *Service) Pool() *Pool { return s.pool }
+
+func (s *Service) sound(id prompts.ID) string {
+	return prompts.SoundURI(filepath.Join(s.cfg.SoundsDir, string(id)))
+}
+
+// Serve queues the caller, connects them to an agent and holds them until the
+// conversation is over. It returns ivr.ErrNoAgent when nobody is logged in or the
+// maximum wait passed, and the caller's *ari.HangupError when they hung up.
+func (s *Service) Serve(ctx context.Context, call *ivr.Call) error {
+	log := call.Log.With(zap.String("queue", s.cfg.Queue))
+	if s.pool.loggedIn() == 0 {
+		s.metrics.overflow.Inc()
+		log.Info("no agent logged in: caller goes to the voice menu")
+		return ivr.ErrNoAgent
+	}
+	sess, ch := call.Session(), call.ChannelID()
+	// cctx ends when the caller hangs up: every operation of this call stops then.
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		if err := sess.WaitHangup(cctx, ch); errors.Is(err, ari.ErrHangup) {
+			cancel()
+		}
+	}()
+
+	c := &callState{s: s, call: call, sess: sess, ch: ch, log: log, ctx: cctx}
+	defer c.finish()
+	w := &waiter{callID: call.ID()}
+	for {
+		staff, agentCh, err := c.wait(w)
+		if err != nil {
+			return err
+		}
+		next, err := c.converse(staff, agentCh)
+		if err != nil || next == nil {
+			return err
+		}
+		w = next // blind transfer: back into the queue
+	}
+}
+
+// callState is one caller's way through the queue and conversations.
+type callState struct {
+	s    *Service
+	call *ivr.Call
+	sess *ari.Session
+	ch   string
+	log  *zap.Logger
+	ctx  context.Context
+
+	firstQueued time.Time
+	recording   string // live recording name, "" until the first agent answers
+	snoop       string
+	recStart    time.Time
+	bridge      string
+}
+
+// callerGone tells whether the caller hung up (as opposed to ctx ending).
+func (c *callState) callerGone() bool { return !c.sess.Alive(c.ch) }
+
+func (c *callState) hangupErr() error {
+	info, _ := c.sess.Channel(c.ch)
+	return &ari.HangupError{ChannelID: c.ch, Cause: info.Cause, CauseText: info.CauseText}
+}
+
+// wait holds the caller in the queue until an agent answers an offer; it
+// returns the agent and their channel.
+func (c *callState) wait(w *waiter) (string, string, error) {
+	s := c.s
+	pos := s.pool.enqueue(w)
+	defer s.pool.dequeue(w)
+	if c.firstQueued.IsZero() {
+		c.firstQueued = w.enqueued
+	}
+	c.call.Emit(event.CallQueued, event.CallQueuedPayload{Queue: s.cfg.Queue, Position: pos})
+	c.call.SetOutcome("queued")
+	c.log.Info("caller queued", zap.Int("position", pos))
+	moh := func() {
+		if err := c.sess.StartMOH(c.ctx, c.ch, s.cfg.MOHClass); err != nil && !c.callerGone() {
+			c.log.Warn("music on hold", zap.Error(err))
+		}
+	}
+	moh()
+	maxWait := time.NewTimer(s.cfg.MaxWait)
+	defer maxWait.Stop()
+	announce := time.NewTimer(s.cfg.FirstAnnounce)
+	defer announce.Stop()
+	wrapTimer := time.NewTimer(time.Hour) // next wrap-up end: an agent may become ready
+	defer wrapTimer.Stop()
+	for {
+		if staff := s.pool.reserve(w); staff != "" {
+			agentCh, err := c.offer(w, staff)
+			if err == nil {
+				waited := time.Since(w.enqueued)
+				s.metrics.wait.WithLabelValues("answered").Observe(waited.Seconds())
+				s.metrics.answered.WithLabelValues(fmt.Sprint(time.Since(c.firstQueued) <= 15*time.Second)).Inc()
+				c.call.Emit(event.AgentAnswered, event.AgentAnsweredPayload{StaffNumber: staff, WaitMS: time.Since(c.firstQueued).Milliseconds()})
+				return staff, agentCh, nil
+			}
+			if c.ctx.Err() != nil {
+				return "", "", c.abandoned(w)
+			}
+			moh()
+			continue
+		}
+		changed := s.pool.Changed()
+		var wrapEnd <-chan time.Time
+		wrapTimer.Stop()
+		if next := s.pool.endWrapUps(); !next.IsZero() {
+			wrapTimer.Reset(time.Until(next))
+			wrapEnd = wrapTimer.C
+		}
+		select {
+		case <-wrapEnd:
+		case <-c.ctx.Done():
+			return "", "", c.abandoned(w)
+		case <-maxWait.C:
+			s.metrics.overflow.Inc()
+			s.metrics.wait.WithLabelValues("overflow").Observe(time.Since(w.enqueued).Seconds())
+			_ = c.sess.StopMOH(c.ctx, c.ch)
+			c.log.Info("maximum wait passed: caller goes to voicemail", zap.Duration("waited", time.Since(w.enqueued)))
+			return "", "", ivr.ErrNoAgent
+		case <-announce.C:
+			c.announce(w)
+			moh()
+			announce.Reset(s.cfg.AnnounceEvery)
+		case <-changed:
+		}
+	}
+}
+
+// abandoned records a caller who hung up while waiting (or the call's end).
+func (c *callState) abandoned(w *waiter) error {
+	if !c.callerGone() {
+		return context.Cause(c.ctx)
+	}
+	s := c.s
+	waited := time.Since(c.firstQueued)
+	short := waited < s.cfg.ShortAbandon
+	s.metrics.abandoned.WithLabelValues(fmt.Sprint(short)).Inc()
+	s.metrics.wait.WithLabelValues("abandoned").Observe(waited.Seconds())
+	c.call.Emit(event.CallAbandoned, event.CallAbandonedPayload{Queue: s.cfg.Queue, WaitMS: waited.Milliseconds(), Short: short})
+	c.call.SetOutcome("abandoned")
+	c.log.Info("caller abandoned the queue", zap.Duration("waited", waited), zap.Bool("short", short))
+	return c.hangupErr()
+}
+
+// announce tells the caller their position and the estimated wait.
+func (c *callState) announce(w *waiter) {
+	pos, wait, known := c.s.pool.position(w)
+	if pos <= 0 {
+		return
+	}
+	num, err := c.s.speaker.RenderText(c.ctx, fmt.Sprint(pos))
+	if err != nil {
+		c.log.Warn("position prompt not rendered", zap.Error(err))
+		return
+	}
+	media := []string{c.s.sound(prompts.QueuePositionBefore), prompts.SoundURI(num), c.s.sound(prompts.QueuePositionAfter)}
+	if known {
+		if mins, err := c.s.speaker.RenderText(c.ctx, fmt.Sprint(waitMinutes(wait))); err == nil {
+			media = append(media, c.s.sound(prompts.QueueWaitBefore), prompts.SoundURI(mins), c.s.sound(prompts.QueueWaitAfter))
+		}
+	}
+	_ = c.sess.StopMOH(c.ctx, c.ch)
+	if _, err := c.sess.PlayAll(c.ctx, c.ch, media, false); err != nil && !c.callerGone() {
+		c.log.Warn("position announcement", zap.Error(err))
+	}
+	c.log.Info("position announced", zap.Int("position", pos), zap.Duration("estimated_wait", wait), zap.Bool("estimate_known", known))
+}
+
+// offer rings an agent; on answer the agent's channel is returned.
+func (c *callState) offer(w *waiter, staff string) (string, error) {
+	s := c.s
+	log := c.log.With(zap.String("staff", staff))
+	target := "PJSIP/" + staff
+	info := c.sess.Caller()
+	cid := info.CallerNumber
+	if anonymousNumber(cid) {
+		cid = s.cfg.HotlineNumber
+	}
+	log.Info("offering call to agent")
+	agentCh, err := c.sess.Originate(c.ctx, ari.OriginateRequest{
+		Endpoint: target, CallerID: fmt.Sprintf("\"12345\" <%s>", cid), Timeout: s.cfg.RingTimeout,
+		Variables: map[string]string{"HOTLINE_CALL_ID": c.call.ID()},
+	})
+	if err == nil {
+		wctx, cancel := context.WithTimeout(c.ctx, s.cfg.RingTimeout+5*time.Second)
+		err = c.sess.WaitUp(wctx, agentCh)
+		cancel()
+	}
+	if err != nil {
+		if agentCh != "" {
+			hctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), 3*time.Second)
+			_ = c.sess.Hangup(hctx, agentCh, "normal")
+			cancel()
+		}
+		de := dialError(target, err)
+		if c.ctx.Err() != nil {
+			de.Reason = "caller_gone"
+		}
+		s.pool.offerDone(w, staff, false)
+		label := de.MetricLabel()
+		switch label {
+		case "no_answer", "busy":
+		default:
+			label = "failed"
+		}
+		if de.Reason != "caller_gone" {
+			s.metrics.offers.WithLabelValues(label).Inc()
+		}
+		log.Info("offer not answered", zap.String("reason", de.Reason), zap.Int("cause", de.Cause), zap.Error(err))
+		return "", de
+	}
+	s.pool.offerDone(w, staff, true)
+	s.metrics.offers.WithLabelValues("answered").Inc()
+	log.Info("agent answered")
+	return agentCh, nil
+}
+
+func anonymousNumber(n string) bool {
+	switch n {
+	case "", "anonymous", "Anonymous", "unknown", "restricted":
+		return true
+	}
+	return false
+}
