@@ -31,6 +31,8 @@ type CaseRoutes struct {
 	Service  *app.Service
 	Cases    CaseReader
 	Assessor app.Assessor
+	// Reports computes the C11 reports; nil leaves them out.
+	Reports ReportSource
 	// SelfServiceToken is the bearer token of the call service's voice
 	// self-service (T10); empty disables the endpoint.
 	SelfServiceToken string
@@ -147,6 +149,7 @@ func (s *Server) MountCases(d CaseRoutes) {
 				return h.Service.RecordFinding(ctx, by, id, in.Unit, in.Kind, in.Facts)
 			}))
 		mux.HandleFunc("GET "+Prefix+"/assessment", h.assessment)
+		h.mountReports(mux)
 	})
 	s.MountPublic(func(mux *http.ServeMux) {
 		mux.HandleFunc("GET "+Prefix+"/selfservice/cases/{number}", h.selfService)

@@ -83,7 +83,7 @@ func newCaseEnv(t *testing.T) *caseEnv {
 			return u.Unit, err
 		}})
 	srv.MountCases(api.CaseRoutes{Service: svc, Cases: cases, SelfServiceToken: selfServiceToken,
-		Assessor: app.Assessor{Feed: cases, Clock: clk.Now}})
+		Assessor: app.Assessor{Feed: cases, Clock: clk.Now}, Reports: cases})
 	e := &env{t: t, srv: srv, h: srv.Handler(), users: store.NewUsers(pool), audit: store.NewAuditLog(pool),
 		logs: logs, reg: reg, token: map[string]string{}, userID: map[string]string{}}
 	for name, n := range map[string]store.NewUser{

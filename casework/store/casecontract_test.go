@@ -270,3 +270,21 @@ func normalised(t *testing.T, s domain.Snapshot) any {
 	}
 	return walk(v)
 }
+
+// TestHistoryIsAppendOnly: the database itself refuses to rewrite the record.
+func TestHistoryIsAppendOnly(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	if err := store.NewCases(pool).Create(ctx, newCase(t, "case-imm")); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{`UPDATE case_history SET note = 'edited'`, `DELETE FROM case_history`, `TRUNCATE case_history CASCADE`} {
+		if _, err := pool.Exec(ctx, sql); err == nil {
+			t.Errorf("%s: accepted", sql)
+		}
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM case_history WHERE case_id = 'case-imm'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("history rows %d, %v", n, err)
+	}
+}

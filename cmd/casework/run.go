@@ -112,7 +112,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	apiSrv.MountCases(api.CaseRoutes{Service: service, Cases: cases, SelfServiceToken: cfg.SelfServiceToken,
+	apiSrv.MountCases(api.CaseRoutes{Service: service, Cases: cases, Reports: cases, SelfServiceToken: cfg.SelfServiceToken,
 		Assessor: app.Assessor{Feed: cases, Units: func(ctx context.Context) ([]string, error) {
 			all, err := units.All(ctx)
 			if err != nil {
