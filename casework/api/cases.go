@@ -377,7 +377,12 @@ func (h *caseHandlers) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := store.CaseFilter{Limit: page.Limit, Text: q.Get("q"), Unit: q.Get("unit")}
+	f := store.CaseFilter{Limit: page.Limit, Unit: q.Get("unit")}
+	if text := q.Get("q"); domain.CaseNumber(text).Valid() {
+		f.Number = text // the unique index, not a scan of the content
+	} else {
+		f.Text = text
+	}
 	if page.HasCursor {
 		f.After = &after
 	}

@@ -172,7 +172,7 @@ func (h *caseHandlers) open311ByNumber(r *http.Request, number string) (open311R
 	if !domain.CaseNumber(number).Valid() {
 		return open311Request{}, false, nil
 	}
-	rows, _, err := h.Cases.List(r.Context(), store.CaseFilter{Text: number, Limit: 1})
+	rows, _, err := h.Cases.List(r.Context(), store.CaseFilter{Number: number, Limit: 1})
 	if err != nil {
 		return open311Request{}, false, err
 	}

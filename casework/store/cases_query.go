@@ -26,6 +26,8 @@ type CaseFilter struct {
 	// OverdueAt, when set, keeps cases a unit owes a reply on whose deadline is
 	// before it.
 	OverdueAt time.Time
+	// Number matches the case number exactly (uses its unique index).
+	Number string
 	// Text matches the case number exactly or the content as a substring.
 	Text string
 	// CallerPhone matches the caller's number (repeat callers, T15).
@@ -109,6 +111,9 @@ func (s *Cases) List(ctx context.Context, f CaseFilter) ([]CaseRow, bool, error)
 	}
 	if !f.OverdueAt.IsZero() {
 		where = append(where, "c.state IN ('transferred', 'accepted') AND c.deadline < "+arg(f.OverdueAt))
+	}
+	if f.Number != "" {
+		where = append(where, "c.number = "+arg(f.Number))
 	}
 	if f.Text != "" {
 		p := arg(f.Text)
