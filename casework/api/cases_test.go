@@ -19,6 +19,7 @@ import (
 	"github.com/hotline12345/hotline/casework/app"
 	"github.com/hotline12345/hotline/casework/calendar"
 	"github.com/hotline12345/hotline/casework/domain"
+	"github.com/hotline12345/hotline/casework/event"
 	"github.com/hotline12345/hotline/casework/policy"
 	"github.com/hotline12345/hotline/casework/store"
 	"github.com/hotline12345/hotline/casework/store/pgtest"
@@ -550,6 +551,18 @@ func TestAssessmentEndpoint(t *testing.T) {
 	for _, id := range late {
 		e.act("dongcheng", id, "reply", `{"text":"已办"}`, 200)
 	}
+	// xicheng's duty line did not answer a three-way call (ground 七).
+	es := store.NewEventStore(e.pool)
+	es.Project(event.ThreeWayFailed, store.DutyLineFailureProjector)
+	failed, err := event.New(event.ThreeWayFailed, "callservice", "node-7.1",
+		event.ThreeWayPayload{UnitID: "xicheng", DutyLine: "PJSIP/8802@dutylines", Reason: "no_answer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed.Time = time.Date(2026, 2, 3, 22, 0, 0, 0, cst)
+	if err := es.Handle(context.Background(), failed); err != nil {
+		t.Fatal(err)
+	}
 	e.clock.Set(time.Date(2026, 4, 10, 9, 0, 0, 0, cst))
 
 	if r := e.do("dongcheng", "GET", "/api/v1/assessment?year=2026&quarter=1", ""); r.status != 403 {
@@ -579,7 +592,9 @@ func TestAssessmentEndpoint(t *testing.T) {
 	if len(rep.Definitions) != 7 || len(rep.Units) < 2 {
 		t.Fatalf("report %s", r.body)
 	}
-	if u := rep.Units[0]; u.UnitID != "xicheng" || u.Rank != 1 || u.Due != 1 || u.OnTime != 1 || len(u.Grounds) != 0 {
+	// Both have one ground; xicheng's on-time rate ranks it first.
+	if u := rep.Units[0]; u.UnitID != "xicheng" || u.Rank != 1 || u.Due != 1 || u.OnTime != 1 ||
+		len(u.Grounds) != 1 || u.Grounds[0].Ground != "duty_line_unanswered" {
 		t.Errorf("first %+v", u)
 	}
 	if u := rep.Units[1]; u.UnitID != "dongcheng" || u.Rank != 2 || u.Due != 3 || u.OnTime != 0 ||
