@@ -11,6 +11,7 @@ import (
 
 	"github.com/hotline12345/hotline/ari"
 	"github.com/hotline12345/hotline/casework/event"
+	"github.com/hotline12345/hotline/ivr/prompts"
 )
 
 // Config is what the front door needs to know.
@@ -22,15 +23,38 @@ type Config struct {
 	Source string
 	// MaxCallTime bounds a call that nothing else ends.
 	MaxCallTime time.Duration
-	// Human is the agent queue (nil: none, every caller gets the menu).
+	// Human is the agent queue (nil: none; a caller in staffed hours hears that
+	// all agents are busy and gets the menu).
 	Human HumanService
+	// Hours decides staffed hours (nil: staffed whenever Human is set).
+	Hours ServiceHours
+	// Now is the clock for service hours (nil: time.Now).
+	Now func() time.Time
+	// Menu bounds the voice menu.
+	Menu MenuConfig
+	// Voicemail configures messages (留言).
+	Voicemail VoicemailConfig
+	// Lookup reads case status for voice self-service (nil: the option says
+	// the service is unavailable and returns to the menu).
+	Lookup CaseLookup
+	// Speech renders dynamic text (case status) to audio (nil: no self-service).
+	Speech Speaker
+	// Fax is the fax service (nil: the option says the service is unavailable).
+	Fax FaxService
 }
 
 // Metrics are the front door's series.
 type Metrics struct {
-	started  *prometheus.CounterVec
-	ended    *prometheus.CounterVec
-	duration prometheus.Histogram
+	started     *prometheus.CounterVec
+	ended       *prometheus.CounterVec
+	duration    prometheus.Histogram
+	menuChoices *prometheus.CounterVec
+	menuLatency prometheus.Histogram
+	voicemails  *prometheus.CounterVec
+	vmSeconds   prometheus.Histogram
+	lookups     *prometheus.CounterVec
+	faxes       *prometheus.CounterVec
+	callbacks   *prometheus.CounterVec
 }
 
 // NewMetrics registers the front door's series with reg.
@@ -46,8 +70,32 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hotline_call_duration_seconds", Help: "Call duration from arrival to hang-up.",
 			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 3600},
 		}),
+		menuChoices: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_menu_choices_total", Help: "Voice menu inputs by menu and choice (including invalid, timeout, default).",
+		}, []string{"menu", "choice"}),
+		menuLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "hotline_menu_key_latency_seconds", Help: "From the start of the menu prompt to the caller's key.",
+			Buckets: []float64{0.5, 1, 2, 4, 6, 8, 10, 15, 20},
+		}),
+		voicemails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_voicemails_total", Help: "Voice messages by result (left, discarded) and reason.",
+		}, []string{"result", "reason"}),
+		vmSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "hotline_voicemail_length_seconds", Help: "Length of kept voice messages.",
+			Buckets: []float64{2, 5, 10, 20, 30, 60, 90, 120, 180},
+		}),
+		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_selfservice_lookups_total", Help: "Voice self-service case lookups by result (detailed, status_only, not_found, error).",
+		}, []string{"result"}),
+		faxes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_faxes_total", Help: "Faxes by direction (sent, received) and status.",
+		}, []string{"direction", "status"}),
+		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_callbacks_total", Help: "Satisfaction callback attempts (kind=attempt) and final results (kind=result).",
+		}, []string{"kind", "result"}),
 	}
-	reg.MustRegister(m.started, m.ended, m.duration)
+	reg.MustRegister(m.started, m.ended, m.duration, m.menuChoices, m.menuLatency, m.voicemails, m.vmSeconds,
+		m.lookups, m.faxes, m.callbacks)
 	m.started.WithLabelValues("inbound")
 	return m
 }
@@ -65,6 +113,8 @@ func NewService(cfg Config, sink Sink, m *Metrics, log *zap.Logger) *Service {
 	if cfg.MaxCallTime == 0 {
 		cfg.MaxCallTime = 2 * time.Hour
 	}
+	cfg.Menu = cfg.Menu.withDefaults()
+	cfg.Voicemail = cfg.Voicemail.withDefaults()
 	return &Service{cfg: cfg, sink: sink, metrics: m, log: log}
 }
 
@@ -79,6 +129,7 @@ func (s *Service) HandleCall(ctx context.Context, sess *ari.Session) {
 	defer cancel()
 	call := newCall(sess, s.sink, s.cfg.Source)
 	info := sess.Caller()
+	staffed := s.staffed(call)
 	s.metrics.started.WithLabelValues("inbound").Inc()
 	call.Emit(event.CallStarted, event.CallStartedPayload{
 		Caller:     info.CallerNumber,
@@ -88,37 +139,67 @@ func (s *Service) HandleCall(ctx context.Context, sess *ari.Session) {
 		Direction:  "inbound",
 		Channel:    info.Name,
 		Node:       sess.Node(),
+		Staffed:    staffed,
 	})
-	call.Log.Info("call started", zap.String("caller", info.CallerNumber), zap.String("called", info.Dialed))
+	call.Log.Info("call started", zap.String("caller", info.CallerNumber), zap.String("called", info.Dialed),
+		zap.Bool("staffed", staffed))
 	defer func() {
-		p := call.end(false)
+		p := call.end(staffed)
 		s.metrics.ended.WithLabelValues(p.Outcome, p.HangupBy).Inc()
 		s.metrics.duration.Observe(float64(p.DurationMS) / 1000)
 	}()
 
-	if err := s.run(ctx, call); err != nil && !errors.Is(err, ari.ErrHangup) && ctx.Err() == nil {
+	if err := s.run(ctx, call, staffed); err != nil && !errors.Is(err, ari.ErrHangup) && ctx.Err() == nil {
 		call.Log.Error("call flow failed", zap.Error(err))
 		call.SetOutcome("failed")
 	}
 }
 
-func (s *Service) run(ctx context.Context, call *Call) error {
+// staffed asks the service hours about now.
+func (s *Service) staffed(call *Call) bool {
+	if s.cfg.Hours == nil {
+		return s.cfg.Human != nil
+	}
+	now := time.Now
+	if s.cfg.Now != nil {
+		now = s.cfg.Now
+	}
+	staffed, err := s.cfg.Hours.Staffed(now())
+	if err != nil {
+		call.Log.Error("service hours unknown; offering human service", zap.Error(err))
+	}
+	return staffedOrHuman(staffed, err)
+}
+
+// run is the front door: greeting, then in staffed hours the recording notice
+// and human service (no menu in front of an agent); outside them, or when human
+// service declines (nobody logged in, queue overflow), the voice menu.
+func (s *Service) run(ctx context.Context, call *Call, staffed bool) error {
 	ch := call.ChannelID()
 	if err := call.S.Answer(ctx, ch); err != nil {
 		return err
 	}
-	if _, err := call.S.Play(ctx, ch, s.Sound("greeting"), false); err != nil {
+	// Keys pressed during the greeting are kept: a regular caller may type the
+	// menu choice ahead.
+	if _, err := call.S.Play(ctx, ch, s.Sound(string(prompts.Greeting)), false); err != nil {
 		return err
 	}
-	if s.cfg.Human != nil {
-		err := s.cfg.Human.Serve(ctx, call)
-		if !errors.Is(err, ErrNoAgent) {
+	intro := prompts.ClosedHours
+	if staffed {
+		// Agent calls are recorded (T6): say so before anyone answers.
+		if _, err := call.S.Play(ctx, ch, s.Sound(string(prompts.RecordingNotice)), false); err != nil {
 			return err
 		}
+		if s.cfg.Human != nil {
+			err := s.cfg.Human.Serve(ctx, call)
+			if !errors.Is(err, ErrNoAgent) {
+				return err
+			}
+			call.Log.Info("human service declined; voice menu")
+		}
+		intro = prompts.AllAgentsBusy
 	}
-	// Until the voice menu exists, a greeted caller stays up until they hang up
-	// (or the bound ends it).
-	return call.S.WaitHangup(ctx, ch)
+	return s.menu(ctx, call, intro)
 }
 
 // anonymous tells whether the carrier withheld the caller's number.

@@ -1,13 +1,19 @@
 package main
 
 import (
+	"fmt"
+	"net/url"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hotline12345/hotline/ari"
+	"github.com/hotline12345/hotline/casework/calendar"
 	"github.com/hotline12345/hotline/casework/event"
 	"github.com/hotline12345/hotline/casework/eventbus"
 	"github.com/hotline12345/hotline/cmd/internal/svc"
+	"github.com/hotline12345/hotline/ivr"
 )
 
 // config is everything the call service reads from the environment.
@@ -24,6 +30,19 @@ type config struct {
 	// ended; new calls go to the dialplan fallback meanwhile.
 	DrainTimeout time.Duration
 	MaxCallTime  time.Duration
+
+	// Service hours (SPEC T2) and the voice menu (T3).
+	ServiceMode calendar.Mode
+	OfficeHours calendar.OfficeHours
+	Staffed24h  bool
+	Menu        ivr.MenuConfig
+	// Voicemail (T9).
+	Voicemail ivr.VoicemailConfig
+	// Casework API for voice self-service (T10); empty URL: self-service off.
+	CaseworkURL   string
+	CaseworkToken string
+	// Satisfaction callbacks (T12).
+	Callback ivr.CallbackConfig
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -49,6 +68,84 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.DrainTimeout = e.Duration("HOTLINE_DRAIN_TIMEOUT", 30*time.Second)
 	c.MaxCallTime = e.Duration("HOTLINE_MAX_CALL_TIME", 2*time.Hour)
+
+	// HOTLINE_SERVICE_MODE [calendar]: open | closed | calendar. Forces the
+	// service hours for drills and tests; calendar follows the official
+	// working-day calendar (调休 included) and HOTLINE_OFFICE_HOURS.
+	mode, err := calendar.ParseMode(e.Str("HOTLINE_SERVICE_MODE", "calendar"))
+	e.Check(err != nil, fmt.Sprint(err))
+	c.ServiceMode = mode
+	// HOTLINE_OFFICE_HOURS [08:30-12:00,13:30-17:30]: staffed periods of a
+	// working day, Asia/Shanghai clock time.
+	hours, err := calendar.ParseOfficeHours(e.Str("HOTLINE_OFFICE_HOURS", calendar.DefaultOfficeHours))
+	e.Check(err != nil, fmt.Sprint(err))
+	c.OfficeHours = hours
+	// HOTLINE_STAFFED_24H [false]: 24-hour human service (in calendar mode).
+	c.Staffed24h = e.Bool("HOTLINE_STAFFED_24H", false)
+	// HOTLINE_MENU_FIRST_TIMEOUT [6s]: time for the first key after a prompt.
+	// HOTLINE_MENU_INTER_TIMEOUT [4s]: longest gap between keys of a number.
+	// HOTLINE_MENU_MAX_ERRORS [3]: timeouts/invalid keys in a row before the
+	// default route (voicemail).
+	c.Menu = ivr.MenuConfig{
+		FirstTimeout: e.Duration("HOTLINE_MENU_FIRST_TIMEOUT", 6*time.Second),
+		InterTimeout: e.Duration("HOTLINE_MENU_INTER_TIMEOUT", 4*time.Second),
+		MaxErrors:    e.Int("HOTLINE_MENU_MAX_ERRORS", 3),
+	}
+	e.Check(c.Menu.FirstTimeout < time.Second, "HOTLINE_MENU_FIRST_TIMEOUT must be at least 1s")
+	e.Check(c.Menu.InterTimeout < time.Second, "HOTLINE_MENU_INTER_TIMEOUT must be at least 1s")
+	e.Check(c.Menu.MaxErrors < 1, "HOTLINE_MENU_MAX_ERRORS must be at least 1")
+	// HOTLINE_VOICEMAIL_DIR [$HOTLINE_DATA_DIR/voicemail]: durable message store
+	// (YYYY/MM/DD/<id>.wav + .json); casework reads the files from here.
+	// HOTLINE_VOICEMAIL_MAX_DURATION [120s]: longest message.
+	// HOTLINE_VOICEMAIL_MAX_SILENCE [5s]: silence that ends a message.
+	// HOTLINE_VOICEMAIL_MIN_VOICED [400ms]: sound a message needs to be kept.
+	c.Voicemail = ivr.VoicemailConfig{
+		Dir:         e.Str("HOTLINE_VOICEMAIL_DIR", filepath.Join(c.DataDir, "voicemail")),
+		MaxDuration: e.Duration("HOTLINE_VOICEMAIL_MAX_DURATION", 120*time.Second),
+		MaxSilence:  e.Duration("HOTLINE_VOICEMAIL_MAX_SILENCE", 5*time.Second),
+		MinVoiced:   e.Duration("HOTLINE_VOICEMAIL_MIN_VOICED", 400*time.Millisecond),
+	}
+	e.Check(c.Voicemail.MaxDuration < 5*time.Second, "HOTLINE_VOICEMAIL_MAX_DURATION must be at least 5s")
+	e.Check(c.Voicemail.MaxSilence < time.Second, "HOTLINE_VOICEMAIL_MAX_SILENCE must be at least 1s")
+	// HOTLINE_CASEWORK_URL [empty]: casework service base URL (e.g.
+	// http://127.0.0.1:9102) for voice self-service; empty turns it off.
+	// HOTLINE_CASEWORK_TOKEN [empty]: the call service's own bearer token for
+	// the self-service endpoint; self-service is on only with URL and token (the
+	// agent queue uses the URL with agents' own tokens).
+	c.CaseworkURL = e.Str("HOTLINE_CASEWORK_URL", "")
+	if c.CaseworkURL != "" {
+		u, err := url.Parse(c.CaseworkURL)
+		e.Check(err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "",
+			fmt.Sprintf("HOTLINE_CASEWORK_URL=%q must be http(s)://host:port", c.CaseworkURL))
+	}
+	c.CaseworkToken = e.Str("HOTLINE_CASEWORK_TOKEN", "")
+	if c.CaseworkToken != "" && c.Profile != svc.ProfileDemo {
+		e.Check(slices.Contains(svc.DemoSecrets, c.CaseworkToken), "HOTLINE_CASEWORK_TOKEN uses a demo value outside the demo profile")
+	}
+	// HOTLINE_CALLBACK_ENABLED [true]: consume case.callback_requested.
+	// HOTLINE_CALLBACK_DIAL [PJSIP/{number}@carrier]: dial string; {number} is
+	// replaced by the case's caller number, the only number ever dialled.
+	// HOTLINE_CALLBACK_CALLERID [12345]: what the citizen sees.
+	// HOTLINE_CALLBACK_HOURS [09:00-12:00,14:00-20:00]: calling hours, every
+	// day, Asia/Shanghai; requests outside them wait.
+	// HOTLINE_CALLBACK_ATTEMPTS [3]: tries before "unreachable".
+	// HOTLINE_CALLBACK_RETRY_DELAY [10m]: wait between tries.
+	// HOTLINE_CALLBACK_RING_TIMEOUT [30s]: ringing before "no answer".
+	// HOTLINE_CALLBACK_DURABLE [callsvc-callbacks]: JetStream durable consumer name.
+	cbHours, err := calendar.ParseOfficeHours(e.Str("HOTLINE_CALLBACK_HOURS", "09:00-12:00,14:00-20:00"))
+	e.Check(err != nil, fmt.Sprint(err))
+	c.Callback = ivr.CallbackConfig{
+		Enabled:     e.Bool("HOTLINE_CALLBACK_ENABLED", true),
+		Dial:        e.Str("HOTLINE_CALLBACK_DIAL", "PJSIP/{number}@carrier"),
+		CallerID:    e.Str("HOTLINE_CALLBACK_CALLERID", "12345"),
+		Hours:       cbHours,
+		Attempts:    e.Int("HOTLINE_CALLBACK_ATTEMPTS", 3),
+		RetryDelay:  e.Duration("HOTLINE_CALLBACK_RETRY_DELAY", 10*time.Minute),
+		RingTimeout: e.Duration("HOTLINE_CALLBACK_RING_TIMEOUT", 30*time.Second),
+		Durable:     e.Str("HOTLINE_CALLBACK_DURABLE", "callsvc-callbacks"),
+	}
+	e.Check(!strings.Contains(c.Callback.Dial, "{number}"), "HOTLINE_CALLBACK_DIAL must contain {number}")
+	e.Check(c.Callback.Attempts < 1, "HOTLINE_CALLBACK_ATTEMPTS must be at least 1")
 	if err := e.Err(); err != nil {
 		return c, err
 	}

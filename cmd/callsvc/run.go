@@ -12,9 +12,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hotline12345/hotline/ari"
+	"github.com/hotline12345/hotline/casework/calendar"
 	"github.com/hotline12345/hotline/casework/eventbus"
 	"github.com/hotline12345/hotline/cmd/internal/svc"
 	"github.com/hotline12345/hotline/ivr"
+	"github.com/hotline12345/hotline/ivr/prompts"
 )
 
 // run wires the call service and blocks until ctx ends, then shuts down in two
@@ -47,8 +49,37 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	front := ivr.NewService(ivr.Config{SoundsDir: cfg.SoundsDir, Source: source, MaxCallTime: cfg.MaxCallTime},
-		pub, ivr.NewMetrics(reg), log)
+	cal, err := calendar.Load()
+	if err != nil {
+		return fmt.Errorf("working-day calendar: %w", err)
+	}
+	// ---- Human service (agent queue): built by the routing engineer's
+	// cmd/callsvc/routing.go. nil means no queue: callers get the voice menu.
+	human, err := newHumanService(cfg, humanDeps{Log: log, Registerer: reg, ARI: client, Sink: pub, Source: source})
+	if err != nil {
+		return fmt.Errorf("human service: %w", err)
+	}
+	speech := &prompts.Renderer{Dir: cfg.SoundsDir}
+	var lookup ivr.CaseLookup
+	if cfg.CaseworkURL != "" && cfg.CaseworkToken != "" {
+		lookup = newCaseworkClient(cfg.CaseworkURL, cfg.CaseworkToken)
+	}
+	front := ivr.NewService(ivr.Config{
+		SoundsDir:   cfg.SoundsDir,
+		Source:      source,
+		MaxCallTime: cfg.MaxCallTime,
+		Human:       human, // <- routing: the agent queue (ivr.HumanService)
+		Hours: ivr.CalendarHours{Calendar: cal, Mode: cfg.ServiceMode, Office: cfg.OfficeHours,
+			Always24h: cfg.Staffed24h},
+		Menu:      cfg.Menu,
+		Voicemail: cfg.Voicemail,
+		Lookup:    lookup,
+		Speech:    speech,
+	}, pub, ivr.NewMetrics(reg), log)
+	log.Info("voice services", zap.String("service_mode", cfg.ServiceMode.String()),
+		zap.String("office_hours", cfg.OfficeHours.String()), zap.Bool("staffed_24h", cfg.Staffed24h),
+		zap.Bool("human_service", human != nil), zap.Bool("selfservice", lookup != nil),
+		zap.String("voicemail_dir", cfg.Voicemail.Dir))
 
 	var draining atomic.Bool
 	ops, err := svc.NewOps(cfg.HTTPAddr, reg, func() error {
@@ -63,6 +94,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
+	attachHumanService(human, ops.Mux, nc) // routing: agents' API on the ops mux + screen pops on NATS
 	log.Info("call service starting", zap.String("ari", cfg.ARI.URL), zap.String("http", ops.Addr),
 		zap.String("profile", cfg.Profile), zap.String("stream", cfg.Bus.Stream))
 

@@ -19,6 +19,8 @@ const (
 	InvalidKey    ID = "invalid-key"
 	NoInput       ID = "no-input"
 	TooManyErrors ID = "too-many-errors"
+	// ServiceUnavailable: a menu option whose service is not configured or failed.
+	ServiceUnavailable ID = "service-unavailable"
 
 	QueueConnecting     ID = "queue-connecting"
 	QueuePositionBefore ID = "queue-position-before"
@@ -38,6 +40,8 @@ const (
 	SelfServiceNotFound    ID = "selfservice-not-found"
 	SelfServiceStatusIntro ID = "selfservice-status-intro"
 	SelfServiceRepeat      ID = "selfservice-repeat"
+	SelfServiceCode        ID = "selfservice-code"
+	SelfServiceCodeWrong   ID = "selfservice-code-wrong"
 
 	FaxSelect  ID = "fax-select"
 	FaxStart   ID = "fax-start"
@@ -49,17 +53,18 @@ const (
 	CallbackIntro  ID = "callback-intro"
 	CallbackSurvey ID = "callback-survey"
 	CallbackThanks ID = "callback-thanks"
+	CallbackCase   ID = "callback-case"
 )
 
 // AllIDs lists every constant above, in table order.
 var AllIDs = []ID{
 	Greeting, FallbackApology, RecordingNotice, SystemBusy, PleaseHold, Goodbye,
-	ClosedHours, AllAgentsBusy, MenuMain, InvalidKey, NoInput, TooManyErrors,
+	ClosedHours, AllAgentsBusy, MenuMain, InvalidKey, NoInput, TooManyErrors, ServiceUnavailable,
 	QueueConnecting, QueuePositionBefore, QueuePositionAfter, QueueWaitBefore, QueueWaitAfter, QueueOverflow, AgentIntro,
 	AbusiveCallEnd,
 	VoicemailInstructions, VoicemailSaved, VoicemailTooShort,
-	SelfServiceEnterCase, SelfServiceNotFound, SelfServiceStatusIntro, SelfServiceRepeat,
+	SelfServiceEnterCase, SelfServiceNotFound, SelfServiceStatusIntro, SelfServiceRepeat, SelfServiceCode, SelfServiceCodeWrong,
 	FaxSelect, FaxStart, FaxReceive, FaxFailed,
 	DutylineIntro,
-	CallbackIntro, CallbackSurvey, CallbackThanks,
+	CallbackIntro, CallbackSurvey, CallbackThanks, CallbackCase,
 }

@@ -1,0 +1,190 @@
+package ari
+
+// Operations the voice services (voicemail, fax, callbacks) need beyond the
+// basic call operations: fetching a finished recording over ARI, handing a
+// channel to the dialplan and taking it back, and outbound calls that start
+// without an inbound caller.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	ariv5 "github.com/CyCoreSystems/ari/v5"
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+)
+
+// ErrRecordingMissing means Asterisk has no stored recording of that name (it
+// drops a recording that ended before any audio was written).
+var ErrRecordingMissing = errors.New("stored recording not found")
+
+// storedRecordingURL is the ARI URL of a stored recording (op "" for its
+// metadata, "file" for its audio).
+func (c *Client) storedRecordingURL(name, op string) string {
+	u := strings.TrimRight(c.cfg.URL, "/") + "/recordings/stored/" + url.PathEscape(name)
+	if op != "" {
+		u += "/" + op
+	}
+	return u
+}
+
+func (c *Client) ariRequest(ctx context.Context, method, u string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	return http.DefaultClient.Do(req)
+}
+
+// CopyRecording writes a finished recording's audio to w. It is fetched over
+// ARI (GET /recordings/stored/{name}/file) rather than read from Asterisk's
+// spool directory, so the call service need not share a disk with Asterisk.
+func (s *Session) CopyRecording(ctx context.Context, name string, w io.Writer) (int64, error) {
+	resp, err := s.c.ariRequest(ctx, http.MethodGet, s.c.storedRecordingURL(name, "file"))
+	if err != nil {
+		return 0, fmt.Errorf("fetch recording %s: %w", name, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return 0, fmt.Errorf("fetch recording %s: %w", name, ErrRecordingMissing)
+	case resp.StatusCode/100 != 2:
+		return 0, fmt.Errorf("fetch recording %s: %s", name, resp.Status)
+	}
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return n, fmt.Errorf("fetch recording %s: %w", name, err)
+	}
+	return n, nil
+}
+
+// DeleteRecording removes a stored recording from Asterisk (after it has been
+// copied to durable storage, or when it is discarded). A missing one is fine.
+func (s *Session) DeleteRecording(ctx context.Context, name string) error {
+	resp, err := s.c.ariRequest(ctx, http.MethodDelete, s.c.storedRecordingURL(name, ""))
+	if err != nil {
+		return fmt.Errorf("delete recording %s: %w", name, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotFound {
+		return fmt.Errorf("delete recording %s: %s", name, resp.Status)
+	}
+	return nil
+}
+
+// PendingDigits returns the keys typed so far without consuming them.
+func (s *Session) PendingDigits(chID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch, ok := s.channels[chID]; ok {
+		return strings.Join(ch.digits, "")
+	}
+	return ""
+}
+
+// ContinueAndReturn hands the channel to the dialplan (e.g. a context running
+// SendFAX) and waits until the dialplan sends it back into our application
+// (StasisStart again) or the channel is gone. The dialplan's result is then read
+// with GetVar. The application subscribes to the channel first: outside Stasis
+// Asterisk would otherwise stop telling us about it, and a hang-up in the
+// dialplan would go unnoticed. StasisEnd marks a channel gone for every other
+// operation, so the return is what clears that mark.
+func (s *Session) ContinueAndReturn(ctx context.Context, id, dpContext, exten string, priority int) error {
+	if err := s.subscribe(ctx, "channel:"+id); err != nil {
+		return err
+	}
+	if err := s.Continue(ctx, id, dpContext, exten, priority); err != nil {
+		return err
+	}
+	left := false
+	return s.wait(ctx, func() (bool, error) {
+		ch := s.channels[id]
+		if ch.info.Cause != 0 || ch.info.CauseText != "" {
+			return true, &HangupError{ChannelID: id, Cause: ch.info.Cause, CauseText: ch.info.CauseText}
+		}
+		if !ch.inApp {
+			left = true
+			return false, nil
+		}
+		if left {
+			ch.info.HungUp = false
+			return true, nil
+		}
+		return false, nil
+	})
+}
+
+// subscribe keeps events of source (e.g. "channel:<id>") coming to our
+// application while it is outside Stasis.
+func (s *Session) subscribe(ctx context.Context, source string) error {
+	u := strings.TrimRight(s.c.cfg.URL, "/") + "/applications/" + url.PathEscape(s.c.cfg.Application) +
+		"/subscription?eventSource=" + url.QueryEscape(source)
+	resp, err := s.c.ariRequest(ctx, http.MethodPost, u)
+	if err != nil {
+		return fmt.Errorf("subscribe to %s: %w", source, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("subscribe to %s: %s", source, resp.Status)
+	}
+	return nil
+}
+
+// OutboundCall is an outbound call that no inbound caller started (a
+// satisfaction callback): its own session, released with End.
+type OutboundCall struct {
+	*Session
+	c *Client
+}
+
+// ChannelID is the outbound channel (also the session's ID).
+func (o *OutboundCall) ChannelID() string { return o.ID() }
+
+// End hangs up what is left of the call and forgets its routes.
+func (o *OutboundCall) End() {
+	o.c.endSession(o.Session)
+	o.c.wg.Done()
+}
+
+// Dial places an outbound call in a session of its own; the channel enters our
+// application when answered (WaitUp). The client's Wait covers it until End.
+func (c *Client) Dial(ctx context.Context, log *zap.Logger, r OriginateRequest) (*OutboundCall, error) {
+	id := uuid.NewString()
+	s := newSession(c, id, log.With(zap.String("call_id", id)))
+	c.mu.Lock()
+	c.sessions[s] = struct{}{}
+	c.metrics.sessions.Set(float64(len(c.sessions)))
+	c.mu.Unlock()
+	c.wg.Add(1)
+	o := &OutboundCall{Session: s, c: c}
+	s.mu.Lock()
+	s.channel(id)
+	s.mu.Unlock()
+	s.own(ariv5.ChannelKey, id)
+	secs := int(r.Timeout / time.Second)
+	if secs <= 0 {
+		secs = 30
+	}
+	err := s.rest(ctx, "originate", func() error {
+		_, err := c.rest.Channel().Originate(nil, ariv5.OriginateRequest{
+			Endpoint: r.Endpoint, CallerID: r.CallerID, Timeout: secs,
+			App: c.cfg.Application, AppArgs: r.AppArgs, ChannelID: id, Variables: r.Variables,
+		})
+		return err
+	})
+	if err != nil {
+		s.mu.Lock()
+		s.channel(id).info.HungUp = true
+		s.mu.Unlock()
+		o.End()
+		return nil, err
+	}
+	return o, nil
+}
