@@ -11,8 +11,9 @@ import (
 
 // AssessmentFeed is what the quarterly assessment reads from the store.
 type AssessmentFeed interface {
-	// Histories streams the history of every case that can matter for [from, to).
-	Histories(ctx context.Context, from, to time.Time, fn func(caseID string, h []domain.HistoryEntry) error) error
+	// AssessmentHistories streams the history of every case that can matter for
+	// [from, to), at least the fields assessment.Summarize reads.
+	AssessmentHistories(ctx context.Context, from, to time.Time, fn func(caseID string, h []domain.HistoryEntry) error) error
 	DutyLineFailures(ctx context.Context, from, to time.Time) ([]assessment.DutyLineFailure, error)
 }
 
@@ -56,7 +57,7 @@ func (a Assessor) Quarter(ctx context.Context, year, q int) (assessment.Report, 
 			return assessment.Report{}, fmt.Errorf("assessment units: %w", err)
 		}
 	}
-	err = a.Feed.Histories(ctx, period.From, asOf, func(_ string, h []domain.HistoryEntry) error {
+	err = a.Feed.AssessmentHistories(ctx, period.From, asOf, func(_ string, h []domain.HistoryEntry) error {
 		in.Cases = append(in.Cases, assessment.Summarize(h)...)
 		return nil
 	})

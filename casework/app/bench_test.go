@@ -207,7 +207,7 @@ func BenchmarkAssessQuarter(b *testing.B) {
 	q1 := time.Date(2026, 1, 1, 0, 0, 0, 0, cst)
 	start := time.Now()
 	seen := 0
-	if err := f.Histories(ctx, q1, q1.AddDate(0, 3, 0), func(string, []domain.HistoryEntry) error { seen++; return nil }); err != nil {
+	if err := f.AssessmentHistories(ctx, q1, q1.AddDate(0, 3, 0), func(string, []domain.HistoryEntry) error { seen++; return nil }); err != nil {
 		b.Fatal(err)
 	}
 	base := time.Since(start)
