@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline12345/hotline/casework/app/apptest"
 	"github.com/hotline12345/hotline/casework/domain"
 	"github.com/hotline12345/hotline/casework/store"
 	"github.com/hotline12345/hotline/casework/store/pgtest"
@@ -226,6 +227,11 @@ func repositoryContract(t *testing.T, newRepo func(t *testing.T) domain.Reposito
 
 func TestPostgresRepositoryContract(t *testing.T) {
 	repositoryContract(t, func(t *testing.T) domain.Repository { return store.NewCases(pgtest.NewPool(t)) })
+}
+
+// The in-memory fake that unit tests use keeps the same contract.
+func TestMemoryRepositoryContract(t *testing.T) {
+	repositoryContract(t, func(*testing.T) domain.Repository { return apptest.NewMemory() })
 }
 
 // sameSnapshot compares snapshots as JSON with every timestamp in UTC: the
