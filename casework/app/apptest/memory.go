@@ -47,7 +47,9 @@ func (m *Memory) NextNumber(_ context.Context, at time.Time) (domain.CaseNumber,
 }
 
 // Create stores a new case (domain.Repository).
-func (m *Memory) Create(ctx context.Context, c *domain.Case) error { return m.CreateCase(ctx, c, false, nil) }
+func (m *Memory) Create(ctx context.Context, c *domain.Case) error {
+	return m.CreateCase(ctx, c, false, nil)
+}
 
 // CreateCase stores a new case with the caller's callback consent.
 func (m *Memory) CreateCase(_ context.Context, c *domain.Case, consent bool, extra []event.Envelope) error {
