@@ -111,7 +111,7 @@ type Agent struct {
 	Staff  string    `json:"staff_number"`
 	State  State     `json:"state"`
 	Reason string    `json:"reason,omitempty"` // pause reason
-	Since  time.Time `json:"since"`           // when the state began
+	Since  time.Time `json:"since"`            // when the state began
 	// IdleSince is when the agent last became available for a call after a call
 	// (or logged in): longest idle is the smallest IdleSince among ready agents.
 	IdleSince time.Time `json:"idle_since,omitzero"`

@@ -102,6 +102,15 @@ func (c *callState) converse(staff, agentCh string) (*waiter, error) {
 		}
 	}
 
+	// The agent's requests are accepted from the answer on; they are served
+	// once caller and agent are bridged.
+	lc := &liveCall{callID: c.call.ID(), staff: staff, cmds: make(chan command), done: make(chan struct{})}
+	s.setLive(staff, lc)
+	defer func() {
+		close(lc.done)
+		s.clearLive(staff, lc)
+	}()
+
 	// T5: "X号话务员为您服务" before the bridge.
 	_ = c.sess.StopMOH(c.ctx, c.ch)
 	media := []string{}
@@ -139,12 +148,6 @@ func (c *callState) converse(staff, agentCh string) (*waiter, error) {
 	c.call.SetOutcome("agent")
 	log.Info("caller connected to agent")
 
-	lc := &liveCall{callID: c.call.ID(), staff: staff, cmds: make(chan command), done: make(chan struct{})}
-	s.setLive(staff, lc)
-	defer func() {
-		close(lc.done)
-		s.clearLive(staff, lc)
-	}()
 	s.screenPop(c.ctx, c.call.ID(), staff, c.sess.Caller())
 
 	agentGone := c.watch(c.ctx, agentCh)

@@ -94,8 +94,8 @@ type rtEnv struct {
 
 // Units of the test directory.
 const (
-	rtUnitAnswers = "zhujianju"  // duty line 8801: the answering SIPp UAS
-	rtUnitNoDuty  = "wenlvju"    // no duty line at all
+	rtUnitAnswers = "zhujianju" // duty line 8801: the answering SIPp UAS
+	rtUnitNoDuty  = "wenlvju"   // no duty line at all
 	rtCenter      = "center12345"
 )
 

@@ -114,7 +114,7 @@ func TestRoutingNoAgentReadyAnnouncementsAbandonOverflow(t *testing.T) {
 	rtpA, rtpB := newRTPPeer(t, carrierIP), newRTPPeer(t, carrierIP)
 	resA, hangA := rtCitizen(t, c1, rtpA)
 	qa := e.waitEventOf(t, c1, "call.queued")
-	resB, _ := rtCitizen(t, c2, rtpB)
+	resB, hangB := rtCitizen(t, c2, rtpB)
 	qb := e.waitEventOf(t, c2, "call.queued")
 	if qa.Payload["position"] != 1.0 || qb.Payload["position"] != 2.0 {
 		t.Fatalf("queued positions %v and %v, want 1 and 2", qa.Payload["position"], qb.Payload["position"])
@@ -142,7 +142,8 @@ func TestRoutingNoAgentReadyAnnouncementsAbandonOverflow(t *testing.T) {
 	// Caller 2 reaches the maximum wait and goes back to the front door's menu,
 	// which offers voicemail (key 2).
 	e.waitEventOf(t, c2, "call.menu_choice")
-	if r := waitSIPp(t, resB, 90*time.Second); r.err != nil {
+	hangB()
+	if r := waitSIPp(t, resB, 30*time.Second); r.err != nil {
 		t.Logf("caller 2 ended: %v", r.err)
 	}
 	m := e.metrics(t)
