@@ -104,6 +104,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		events.Project(t, caseProjector)
 	}
 	events.Project(event.ThreeWayFailed, store.DutyLineFailureProjector)
+	store.RegisterVoiceProjections(events) // voice services: voicemails and faxes tables
 	relay := store.NewOutboxRelay(pool, js, cfg.Bus.SubjectRoot, log, reg)
 	scheduler := &escalation.Scheduler{Store: cases, Rules: rules, Coverage: cal, Metrics: escalation.NewMetrics(reg),
 		Log: log.Named("escalation"), Interval: cfg.EscalationInterval}
@@ -126,6 +127,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 			}
 			return ids, nil
 		}}})
+
+	apiSrv.MountVoicemails(api.VoicemailRoutes{Service: service, Voicemails: store.NewVoicemails(pool)}) // voice services (T9)
 
 	ops, err := svc.NewOps(cfg.HTTPAddr, reg, func() error {
 		pctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

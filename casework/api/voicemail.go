@@ -1,0 +1,223 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hotline12345/hotline/casework/access"
+	"github.com/hotline12345/hotline/casework/api/problem"
+	"github.com/hotline12345/hotline/casework/api/reqctx"
+	"github.com/hotline12345/hotline/casework/app"
+	"github.com/hotline12345/hotline/casework/domain"
+	"github.com/hotline12345/hotline/casework/store"
+)
+
+// VoicemailStore is what the voicemail routes need of the store.
+type VoicemailStore interface {
+	ListOpen(ctx context.Context, after *store.VoicemailCursor, limit int) ([]store.Voicemail, error)
+	Get(ctx context.Context, id string) (store.Voicemail, error)
+	MarkHeard(ctx context.Context, id, by string, at time.Time) error
+	ClaimForCase(ctx context.Context, id, by string, at time.Time) error
+	SetCase(ctx context.Context, id, caseID string) error
+	Release(ctx context.Context, id string) error
+}
+
+// VoicemailRoutes are the dependencies of the voicemail endpoints (听取留言, T9).
+type VoicemailRoutes struct {
+	Service    *app.Service
+	Voicemails VoicemailStore
+}
+
+type voicemailHandlers struct {
+	s *Server
+	VoicemailRoutes
+}
+
+// voicemailRoles may list, hear and register messages: the hotline center's
+// staff, never units (a message may name a whistleblower).
+var voicemailRoles = []domain.Role{domain.RoleAgent, domain.RoleSupervisor, domain.RoleAdmin}
+
+// MountVoicemails registers GET /voicemails, GET /voicemails/{id},
+// GET /voicemails/{id}/audio and POST /voicemails/{id}/case.
+func (s *Server) MountVoicemails(d VoicemailRoutes) {
+	h := &voicemailHandlers{s: s, VoicemailRoutes: d}
+	s.Mount(func(mux *http.ServeMux) {
+		p := Prefix + "/voicemails"
+		mux.HandleFunc("GET "+p, h.list)
+		mux.HandleFunc("GET "+p+"/{id}", h.get)
+		mux.HandleFunc("GET "+p+"/{id}/audio", h.audio)
+		mux.HandleFunc("POST "+p+"/{id}/case", h.toCase)
+	})
+}
+
+// list is GET /voicemails: messages not yet turned into a case, oldest first.
+func (h *voicemailHandlers) list(w http.ResponseWriter, r *http.Request) {
+	if _, ok := access.Check(w, r, voicemailRoles...); !ok {
+		return
+	}
+	if !OnlyParams(w, r, "limit", "cursor") {
+		return
+	}
+	var after store.VoicemailCursor
+	page, ok := ParsePage(w, r, &after)
+	if !ok {
+		return
+	}
+	var cur *store.VoicemailCursor
+	if page.HasCursor {
+		cur = &after
+	}
+	rows, err := h.Voicemails.ListOpen(r.Context(), cur, page.Fetch())
+	if err != nil {
+		problem.Internal(w, r, err)
+		return
+	}
+	l, err := NewList(rows, page, func(v store.Voicemail) any { return store.VoicemailCursor{LeftAt: v.LeftAt, ID: v.ID} })
+	if err != nil {
+		problem.Internal(w, r, err)
+		return
+	}
+	WriteJSON(w, r, http.StatusOK, l)
+}
+
+func (h *voicemailHandlers) find(w http.ResponseWriter, r *http.Request) (store.Voicemail, access.Principal, bool) {
+	p, ok := access.Check(w, r, voicemailRoles...)
+	if !ok {
+		return store.Voicemail{}, p, false
+	}
+	id := r.PathValue("id")
+	reqctx.Annotate(r.Context(), zap.String("voicemail_id", id))
+	v, err := h.Voicemails.Get(r.Context(), id)
+	if errors.Is(err, domain.ErrNotFound) {
+		problem.NotFound(w, r, "no voicemail with that id")
+		return v, p, false
+	}
+	if err != nil {
+		problem.Internal(w, r, err)
+		return v, p, false
+	}
+	return v, p, true
+}
+
+// get is GET /voicemails/{id}.
+func (h *voicemailHandlers) get(w http.ResponseWriter, r *http.Request) {
+	v, _, ok := h.find(w, r)
+	if !ok {
+		return
+	}
+	WriteJSON(w, r, http.StatusOK, v)
+}
+
+// audio is GET /voicemails/{id}/audio: the message as audio/wav (ranges
+// supported, so players can seek). The first listener and time are recorded;
+// every listen goes to the audit log.
+func (h *voicemailHandlers) audio(w http.ResponseWriter, r *http.Request) {
+	v, p, ok := h.find(w, r)
+	if !ok {
+		return
+	}
+	f, err := os.Open(v.URI)
+	if errors.Is(err, os.ErrNotExist) {
+		problem.Write(w, r, problem.Problem{Type: problem.TypeNotFound, Status: http.StatusGone,
+			Detail: "the message's audio is no longer in the store"})
+		return
+	}
+	if err != nil {
+		problem.Internal(w, r, err)
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		problem.Internal(w, r, err)
+		return
+	}
+	if err := h.Voicemails.MarkHeard(r.Context(), v.ID, p.Actor().ID, h.s.now()); err != nil {
+		problem.Internal(w, r, err)
+		return
+	}
+	if err := h.s.auditor.Audit(r.Context(), access.ActionRead, "voicemail", v.ID); err != nil {
+		problem.Internal(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "audio/wav")
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Header().Set("Content-Disposition", `inline; filename="`+v.ID+`.wav"`)
+	w.Header().Set("X-Voicemail-Duration-Ms", strconv.FormatInt(v.DurationMS, 10))
+	http.ServeContent(w, r, v.ID+".wav", fi.ModTime(), f)
+}
+
+// toCase is POST /voicemails/{id}/case: registers a case from the message in one
+// step. The body is a case registration (POST /cases) whose caller phone, channel,
+// call and materials default from the message; the message becomes the case's
+// material and leaves the list of new messages.
+func (h *voicemailHandlers) toCase(w http.ResponseWriter, r *http.Request) {
+	v, p, ok := h.find(w, r)
+	if !ok {
+		return
+	}
+	if !p.Has(domain.AllowedRoles(domain.ActionRegister)...) {
+		problem.Forbidden(w, r, "your role may not register cases")
+		return
+	}
+	var in registerRequest
+	if !DecodeJSON(w, r, &in) {
+		return
+	}
+	if v.CaseID != "" {
+		problem.Conflict(w, r, "the message was already turned into case "+v.CaseID)
+		return
+	}
+	if err := h.Voicemails.ClaimForCase(r.Context(), v.ID, p.Actor().ID, h.s.now()); err != nil {
+		if errors.Is(err, store.ErrAlreadyCase) {
+			problem.Conflict(w, r, "the message is being or was already turned into a case")
+			return
+		}
+		problem.Internal(w, r, err)
+		return
+	}
+	if in.Caller.Phone == "" {
+		in.Caller.Phone = v.Caller
+	}
+	if in.Channel == "" {
+		in.Channel = domain.ChannelVoicemail
+	}
+	if in.CallID == "" {
+		in.CallID = v.CallID
+	}
+	in.Materials = append(in.Materials, domain.MaterialRef{Kind: domain.MaterialVoicemail, Ref: v.URI})
+	if in.ReceivedAt.IsZero() {
+		in.ReceivedAt = v.LeftAt
+	}
+	c, err := h.Service.Register(r.Context(), p.Actor(), app.RegisterInput{
+		Caller: in.Caller, ReceivedAt: in.ReceivedAt, Content: in.Content, Category: in.Category, Region: in.Region,
+		Urgency: in.Urgency, Confidentiality: in.Confidentiality, Channel: in.Channel, HandlingMode: in.HandlingMode,
+		CallID: in.CallID, Materials: in.Materials, CallbackConsent: in.CallbackConsent,
+	})
+	if err != nil {
+		// Give the message back to the list; the registration error is the answer.
+		if rerr := h.Voicemails.Release(context.WithoutCancel(r.Context()), v.ID); rerr != nil {
+			reqctx.Logger(r.Context()).Error("voicemail claim not released", zap.Error(rerr))
+		}
+		if errors.Is(err, app.ErrCalendar) {
+			problem.Write(w, r, problem.Problem{Type: problem.TypeUnavailable, Status: http.StatusServiceUnavailable,
+				Detail: "the working-day calendar for that year is not loaded"})
+			return
+		}
+		problem.Error(w, r, err)
+		return
+	}
+	if err := h.Voicemails.SetCase(r.Context(), v.ID, c.ID()); err != nil {
+		problem.Internal(w, r, err)
+		return
+	}
+	reqctx.Annotate(r.Context(), zap.String("case_id", c.ID()))
+	w.Header().Set("Location", Prefix+"/cases/"+c.ID())
+	WriteJSON(w, r, http.StatusCreated, c.ViewFor(p.Actor()))
+}
