@@ -345,12 +345,25 @@ func (p *Pool) offerDone(w *waiter, staff string, answered bool) {
 		return
 	}
 	w.tried[staff] = true
+	// A transfer to one agent who does not answer falls back to the queue.
+	w.only = ""
 	a.Missed++
 	if a.Missed >= p.cfg.MaxMissed && a.State == Ready {
 		p.setState(a, Paused, ReasonNoAnswer)
 		return
 	}
 	p.notify()
+}
+
+// offerCancelled withdraws an offer the caller hung up on; it does not count
+// against the agent.
+func (p *Pool) offerCancelled(staff string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if a, ok := p.agents[staff]; ok {
+		a.Offering = ""
+		p.notify()
+	}
 }
 
 // callEnded puts the agent into wrap-up (or the pause asked for during the

@@ -340,7 +340,11 @@ func (c *callState) offer(w *waiter, staff string) (string, error) {
 		}
 		de := dialError(target, err)
 		if c.ctx.Err() != nil {
+			// The caller hung up while the agent's phone rang: not the agent's miss.
 			de.Reason = "caller_gone"
+			s.pool.offerCancelled(staff)
+			log.Info("offer withdrawn: caller hung up")
+			return "", de
 		}
 		s.pool.offerDone(w, staff, false)
 		label := de.MetricLabel()
@@ -349,9 +353,7 @@ func (c *callState) offer(w *waiter, staff string) (string, error) {
 		default:
 			label = "failed"
 		}
-		if de.Reason != "caller_gone" {
-			s.metrics.offers.WithLabelValues(label).Inc()
-		}
+		s.metrics.offers.WithLabelValues(label).Inc()
 		log.Info("offer not answered", zap.String("reason", de.Reason), zap.Int("cause", de.Cause), zap.Error(err))
 		return "", de
 	}
