@@ -362,11 +362,16 @@ func (c *callState) finish() {
 			err = c.s.recs.FetchRecording(ctx, c.recording, "wav", dst)
 		}
 		if err == nil {
+			// The duration from the file: ARI reports whole seconds.
+			dur := res.Duration
+			if info, werr := prompts.ReadWAVInfo(dst); werr == nil {
+				dur = info.Duration()
+			}
 			c.s.metrics.recordings.WithLabelValues("saved").Inc()
 			c.call.Emit(event.RecordingSaved, event.RecordingSavedPayload{
-				RecordingID: c.recording, URI: dst, DurationMS: res.Duration.Milliseconds(), Format: "wav",
+				RecordingID: c.recording, URI: dst, DurationMS: dur.Milliseconds(), Format: "wav",
 			})
-			c.log.Info("recording saved", zap.String("path", dst), zap.Duration("duration", res.Duration))
+			c.log.Info("recording saved", zap.String("path", dst), zap.Duration("duration", dur))
 			return
 		}
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -90,6 +91,16 @@ func TestRoutingLongestIdleRingTimeoutPromptRecording(t *testing.T) {
 	if nc < 50 || na < 50 {
 		t.Errorf("recording lacks a side: citizen %d frames, agent %d frames", nc, na)
 	}
+	if d, _ := rec.Payload["duration_ms"].(float64); d < 1000 {
+		t.Errorf("recording_saved duration_ms = %v", rec.Payload["duration_ms"])
+	}
+	// Casework links the recording and the answering agent to the call.
+	eventually(t, 20*time.Second, "casework to link recording and agent to the call", func() bool {
+		var recs, agents int
+		err := e.pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM call_recordings r JOIN calls c USING (call_id) WHERE c.caller = $1),
+			(SELECT count(*) FROM call_agents a JOIN calls c USING (call_id) WHERE c.caller = $1 AND a.staff_number = '1003')`, caller).Scan(&recs, &agents)
+		return err == nil && recs == 1 && agents == 1
+	})
 	// Wrap-up, then ready again.
 	eventually(t, 20*time.Second, "1003 ready again after wrap-up", func() bool { return e.agentState(t, "1003")["state"] == "ready" })
 	metrics := e.metrics(t)
