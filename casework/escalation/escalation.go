@@ -176,6 +176,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.overdue, m.reminders, m.supervisions, m.failures, m.scan, m.covers, m.lastYear)
+	// Both reasons exist from the start, so dashboards and alerts see zeros, not gaps.
+	for _, r := range []policy.Reason{policy.ReasonOverdue, policy.ReasonReminders} {
+		m.supervisions.WithLabelValues(string(r))
+	}
 	return m
 }
 

@@ -20,7 +20,8 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 	if err != nil {
 		t.Fatalf("prometheus is not installed (deploy/stack.sh install provides it): %v", err)
 	}
-	h := startHotline(t)
+	// Scans every second, so the scheduler's histograms have rates within the test.
+	h := startHotline(t, withEnv("HOTLINE_ESCALATION_INTERVAL=1s"))
 	dir := t.TempDir()
 	port, _ := freePort("tcp")
 	cfg := fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
@@ -64,6 +65,12 @@ scrape_configs:
 		_ = h.pool.QueryRow(t.Context(), `SELECT count(*) FROM calls WHERE caller = '13500135000' AND ended_at IS NOT NULL`).Scan(&n)
 		return n == 1
 	})
+	// A public API request, so the API's request series exist.
+	if resp, err := http.Get("http://" + h.caseHTTP + "/open311/v2/services.json"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
 	time.Sleep(4 * time.Second)
 
 	var dash struct {
