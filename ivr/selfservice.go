@@ -101,19 +101,23 @@ func (s *Service) selfService(ctx context.Context, call *Call) (back bool, err e
 				return false, err
 			}
 			code, err := s.readNumber(ctx, call)
-			if err == nil && code != "" {
+			switch {
+			case errors.Is(err, errBackToMenu):
+				return true, nil
+			case errors.Is(err, ari.ErrHangup):
+				return false, err
+			case err == nil:
 				st2, err := s.lookup(ctx, call, number, caller, code)
-				if err == nil && st2.Detailed {
+				switch {
+				case err == nil && st2.Detailed:
 					if err := s.speakStatus(ctx, call, st2); err != nil {
 						return false, err
 					}
-				} else if err == nil {
+				case err == nil:
 					if _, err := call.S.Play(ctx, ch, s.Sound(string(prompts.SelfServiceCodeWrong)), false); err != nil {
 						return false, err
 					}
 				}
-			} else if errors.Is(err, ari.ErrHangup) {
-				return false, err
 			}
 		}
 		// Another case, or * for the menu.
