@@ -16,6 +16,9 @@ if [[ $HOTLINE_PROFILE == demo ]]; then
     export HOTLINE_ARI_USER=${HOTLINE_ARI_USER:-hotline}
     export HOTLINE_ARI_PASSWORD=${HOTLINE_ARI_PASSWORD:-hotline-demo-password}
     export HOTLINE_DATABASE_URL=${HOTLINE_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/$DB_NAME?sslmode=disable}
+    # The call service's token for voice self-service lookups (demo value).
+    export HOTLINE_CASEWORK_TOKEN=${HOTLINE_CASEWORK_TOKEN:-hotline-demo-selfservice-token}
+    export HOTLINE_CASEWORK_URL=${HOTLINE_CASEWORK_URL:-http://127.0.0.1:9102}
     # The demo database is created on first run.
     if ! psql "$PG_ADMIN_URL" -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1; then
         psql "$PG_ADMIN_URL" -c "CREATE DATABASE $DB_NAME" >/dev/null
@@ -23,6 +26,32 @@ if [[ $HOTLINE_PROFILE == demo ]]; then
     fi
 fi
 export HOTLINE_PROFILE HOTLINE_DATA_DIR
+
+# Demo data: the unit directory (idempotent upsert) and, once, demo users with
+# tokens written to a 0600 file for the README's curl examples.
+demo_bootstrap() {
+    local tokens=$HOTLINE_DATA_DIR/demo/tokens.env id
+    "$BIN/hotlinectl" migrate >/dev/null
+    "$BIN/hotlinectl" units import "$REPO_DIR/deploy/demo/units.csv"
+    [[ -f $tokens ]] && { echo "[run] demo tokens in $tokens"; return; }
+    install -d -m 0700 "$(dirname "$tokens")"
+    umask 077
+    {
+        id=$("$BIN/hotlinectl" user add --name 演示管理员 --role admin)
+        echo "ADMIN_TOKEN=$("$BIN/hotlinectl" token create --user "$id")"
+        id=$("$BIN/hotlinectl" user add --name 演示督查 --role supervisor)
+        echo "SUPERVISOR_TOKEN=$("$BIN/hotlinectl" token create --user "$id")"
+        for staff in 1001 1002 1003; do
+            id=$("$BIN/hotlinectl" user add --name "话务员$staff" --role agent --staff "$staff")
+            echo "AGENT_${staff}_TOKEN=$("$BIN/hotlinectl" token create --user "$id")"
+        done
+        id=$("$BIN/hotlinectl" user add --name 东城区值班 --role unit --unit dongcheng)
+        echo "UNIT_DONGCHENG_TOKEN=$("$BIN/hotlinectl" token create --user "$id")"
+    } >"$tokens.tmp"
+    mv "$tokens.tmp" "$tokens"
+    echo "[run] demo users created; their tokens are in $tokens"
+}
+[[ $HOTLINE_PROFILE == demo ]] && demo_bootstrap
 
 pids=()
 stop_all() {
