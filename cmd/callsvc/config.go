@@ -132,7 +132,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 	// HOTLINE_CALLBACK_RETRY_DELAY [10m]: wait between tries.
 	// HOTLINE_CALLBACK_RING_TIMEOUT [30s]: ringing before "no answer".
 	// HOTLINE_CALLBACK_DURABLE [callsvc-callbacks]: JetStream durable consumer name.
-	cbHours, err := calendar.ParseOfficeHours(e.Str("HOTLINE_CALLBACK_HOURS", "09:00-12:00,14:00-20:00"))
+	// HOTLINE_CALLBACK_SPOOL_DIR [<dir of HOTLINE_SPOOL_DIR>/callbacks]: accepted
+	// requests until their final result (survives restarts).
+	// HOTLINE_CALLBACK_CONCURRENCY [4]: simultaneous outbound callback calls.
+	cbHours, err := ivr.ParseCallingHours(e.Str("HOTLINE_CALLBACK_HOURS", "09:00-12:00,14:00-20:00"))
 	e.Check(err != nil, fmt.Sprint(err))
 	c.Callback = ivr.CallbackConfig{
 		Enabled:     e.Bool("HOTLINE_CALLBACK_ENABLED", true),
@@ -143,6 +146,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RetryDelay:  e.Duration("HOTLINE_CALLBACK_RETRY_DELAY", 10*time.Minute),
 		RingTimeout: e.Duration("HOTLINE_CALLBACK_RING_TIMEOUT", 30*time.Second),
 		Durable:     e.Str("HOTLINE_CALLBACK_DURABLE", "callsvc-callbacks"),
+		SpoolDir:    e.Str("HOTLINE_CALLBACK_SPOOL_DIR", filepath.Join(filepath.Dir(c.SpoolDir), "callbacks")),
+		Concurrency: e.Int("HOTLINE_CALLBACK_CONCURRENCY", 4),
 	}
 	e.Check(!strings.Contains(c.Callback.Dial, "{number}"), "HOTLINE_CALLBACK_DIAL must contain {number}")
 	e.Check(c.Callback.Attempts < 1, "HOTLINE_CALLBACK_ATTEMPTS must be at least 1")

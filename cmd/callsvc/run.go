@@ -8,11 +8,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hotline12345/hotline/ari"
 	"github.com/hotline12345/hotline/casework/calendar"
+	"github.com/hotline12345/hotline/casework/event"
 	"github.com/hotline12345/hotline/casework/eventbus"
 	"github.com/hotline12345/hotline/cmd/internal/svc"
 	"github.com/hotline12345/hotline/ivr"
@@ -76,10 +78,22 @@ func run(ctx context.Context, getenv func(string) string) error {
 		Lookup:    lookup,
 		Speech:    speech,
 	}, pub, ivr.NewMetrics(reg), log)
+	var callbacks *ivr.Callbacks
+	var cbConsumer *eventbus.Consumer
+	if cfg.Callback.Enabled {
+		if callbacks, err = ivr.NewCallbacks(cfg.Callback, front, client, log); err != nil {
+			return err
+		}
+		cbReg := prometheus.WrapRegistererWith(prometheus.Labels{"consumer": "callbacks"}, reg)
+		if cbConsumer, err = eventbus.NewConsumer(nc, cfg.Bus, cfg.Callback.Durable, log.Named("callback"),
+			eventbus.NewConsumerMetrics(cbReg)); err != nil {
+			return err
+		}
+	}
 	log.Info("voice services", zap.String("service_mode", cfg.ServiceMode.String()),
 		zap.String("office_hours", cfg.OfficeHours.String()), zap.Bool("staffed_24h", cfg.Staffed24h),
 		zap.Bool("human_service", human != nil), zap.Bool("selfservice", lookup != nil),
-		zap.String("voicemail_dir", cfg.Voicemail.Dir))
+		zap.String("voicemail_dir", cfg.Voicemail.Dir), zap.Bool("callbacks", callbacks != nil))
 
 	var draining atomic.Bool
 	ops, err := svc.NewOps(cfg.HTTPAddr, reg, func() error {
@@ -111,6 +125,12 @@ func run(ctx context.Context, getenv func(string) string) error {
 	g.Go(func() error { return ops.Run(pubCtx) })
 	g.Go(func() error { return pub.Run(pubCtx) })
 	g.Go(func() error { return client.Run(ariCtx, callCtx, front) })
+	if callbacks != nil {
+		// Requests are taken and new callbacks started until SIGTERM; calls in
+		// progress then finish within the drain like any other call.
+		g.Go(func() error { return cbConsumer.RunFiltered(ctx, callbacks, event.CallbackRequested) })
+		g.Go(func() error { return callbacks.Run(ctx, callCtx) })
+	}
 
 	<-ctx.Done()
 	draining.Store(true)
