@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -66,7 +67,15 @@ func (lc *liveCall) do(ctx context.Context, cmd command) error {
 // dutyLinePattern repeats the unit directory's rule (casework/store): a phone
 // number through a named trunk, nothing else. A directory entry that does not
 // match is refused here too.
-var dutyLinePattern = regexp.MustCompile(`^PJSIP/\+?[0-9]{1,20}@[A-Za-z][0-9A-Za-z_-]{0,39}$`)
+var dutyLinePattern = regexp.MustCompile(`^PJSIP/\+?[0-9]{1,20}@([A-Za-z][0-9A-Za-z_-]{0,39})$`)
+
+// usableDutyLine tells whether a directory entry may be dialled: the pattern,
+// and a trunk on the allow-list (never the carrier: a duty line is not a way to
+// reach arbitrary PSTN numbers).
+func usableDutyLine(dial string, trunks []string) bool {
+	m := dutyLinePattern.FindStringSubmatch(dial)
+	return m != nil && slices.Contains(trunks, m[1])
+}
 
 // watch returns a channel closed when chID hangs up (or ctx ends).
 func (c *callState) watch(ctx context.Context, chID string) <-chan struct{} {
@@ -275,7 +284,7 @@ func (c *callState) joinUnit(staff string, cmd command) (Unit, string, error) {
 		s.metrics.threeway.WithLabelValues("refused").Inc()
 		return Unit{}, "", err
 	}
-	if !u.Active || !dutyLinePattern.MatchString(u.DutyLine) {
+	if !u.Active || !usableDutyLine(u.DutyLine, s.cfg.DutyLineTrunks) {
 		s.metrics.threeway.WithLabelValues("refused").Inc()
 		log.Warn("three-way refused: no usable duty line in the directory", zap.String("duty_line", u.DutyLine), zap.Bool("active", u.Active))
 		return u, "", fmt.Errorf("%w: unit %s has no usable duty line", ErrNotInDirectory, u.ID)

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,5 +179,50 @@ func TestPoolOffersWrapUpAndMissed(t *testing.T) {
 	p.callEnded("1002", time.Minute)
 	if a, _ := p.Agent("1002"); a.State != Paused || a.Reason != "lunch" {
 		t.Fatalf("1002 = %+v, want paused lunch", a)
+	}
+}
+
+func TestAnnouncement(t *testing.T) {
+	tests := []struct {
+		pos   int
+		wait  time.Duration
+		known bool
+		want  string
+	}{
+		{0, 0, false, ""},
+		{1, 0, false, "queue-connecting"},
+		{1, 90 * time.Second, true, "queue-connecting queue-wait-before 2 queue-wait-after"},
+		{3, 0, false, "queue-position-before 2 queue-position-after"},
+		{2, 4 * time.Minute, true, "queue-position-before 1 queue-position-after queue-wait-before 4 queue-wait-after"},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, p := range announcement(tt.pos, tt.wait, tt.known) {
+			if p.say != "" {
+				got = append(got, p.say)
+			} else {
+				got = append(got, string(p.prompt))
+			}
+		}
+		if g := strings.Join(got, " "); g != tt.want {
+			t.Errorf("announcement(%d, %s, %v) = %q, want %q", tt.pos, tt.wait, tt.known, g, tt.want)
+		}
+	}
+}
+
+func TestUsableDutyLine(t *testing.T) {
+	trunks := []string{"dutylines"}
+	for dial, want := range map[string]bool{
+		"PJSIP/8801@dutylines":         true,
+		"PJSIP/+8645112345@dutylines":  true,
+		"PJSIP/13800138000@carrier":    false, // not a duty-line trunk
+		"PJSIP/1001":                   false, // an agent's phone
+		"PJSIP/8801@dutylines&PJSIP/1": false,
+		"Local/8801@from-carrier":      false,
+		"":                             false,
+	} {
+		if got := usableDutyLine(dial, trunks); got != want {
+			t.Errorf("usableDutyLine(%q) = %v, want %v", dial, got, want)
+		}
 	}
 }

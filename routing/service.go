@@ -36,6 +36,9 @@ type Config struct {
 	HotlineNumber string
 	// DutyLineTimeout is how long a duty line rings.
 	DutyLineTimeout time.Duration
+	// DutyLineTrunks are the PJSIP endpoints duty lines may be dialled through
+	// (default: dutylines).
+	DutyLineTrunks []string
 	// RecordingsDir is where agent call recordings are stored
 	// ($HOTLINE_DATA_DIR/recordings).
 	RecordingsDir string
@@ -66,6 +69,9 @@ func (c *Config) defaults() {
 	}
 	if c.HotlineNumber == "" {
 		c.HotlineNumber = "12345"
+	}
+	if len(c.DutyLineTrunks) == 0 {
+		c.DutyLineTrunks = []string{"dutylines"}
 	}
 	if c.DutyLineTimeout <= 0 {
 		c.DutyLineTimeout = 30 * time.Second
@@ -291,25 +297,53 @@ func (c *callState) abandoned(w *waiter) error {
 // announce tells the caller their position and the estimated wait.
 func (c *callState) announce(w *waiter) {
 	pos, wait, known := c.s.pool.position(w)
-	if pos <= 0 {
+	parts := announcement(pos, wait, known)
+	if len(parts) == 0 {
 		return
 	}
-	num, err := c.s.speaker.RenderText(c.ctx, fmt.Sprint(pos))
-	if err != nil {
-		c.log.Warn("position prompt not rendered", zap.Error(err))
-		return
-	}
-	media := []string{c.s.sound(prompts.QueuePositionBefore), prompts.SoundURI(num), c.s.sound(prompts.QueuePositionAfter)}
-	if known {
-		if mins, err := c.s.speaker.RenderText(c.ctx, fmt.Sprint(waitMinutes(wait))); err == nil {
-			media = append(media, c.s.sound(prompts.QueueWaitBefore), prompts.SoundURI(mins), c.s.sound(prompts.QueueWaitAfter))
+	media := make([]string, 0, len(parts))
+	for _, p := range parts {
+		if p.say == "" {
+			media = append(media, c.s.sound(p.prompt))
+			continue
 		}
+		path, err := c.s.speaker.RenderText(c.ctx, p.say)
+		if err != nil {
+			c.log.Warn("announcement not rendered", zap.Error(err))
+			return
+		}
+		media = append(media, prompts.SoundURI(path))
 	}
 	_ = c.sess.StopMOH(c.ctx, c.ch)
 	if _, err := c.sess.PlayAll(c.ctx, c.ch, media, false); err != nil && !c.callerGone() {
 		c.log.Warn("position announcement", zap.Error(err))
 	}
 	c.log.Info("position announced", zap.Int("position", pos), zap.Duration("estimated_wait", wait), zap.Bool("estimate_known", known))
+}
+
+// part is one piece of an announcement: a prompt, or a number to speak.
+type part struct {
+	prompt prompts.ID
+	say    string
+}
+
+// announcement is what a caller at position pos (1 = next) hears: how many
+// callers are ahead ("您前面还有N位来电正在等待", or "正在为您转接话务员" when
+// nobody is), then the estimated wait in minutes when it is known.
+func announcement(pos int, wait time.Duration, known bool) []part {
+	if pos <= 0 {
+		return nil
+	}
+	var out []part
+	if ahead := pos - 1; ahead > 0 {
+		out = append(out, part{prompt: prompts.QueuePositionBefore}, part{say: fmt.Sprint(ahead)}, part{prompt: prompts.QueuePositionAfter})
+	} else {
+		out = append(out, part{prompt: prompts.QueueConnecting})
+	}
+	if known {
+		out = append(out, part{prompt: prompts.QueueWaitBefore}, part{say: fmt.Sprint(waitMinutes(wait))}, part{prompt: prompts.QueueWaitAfter})
+	}
+	return out
 }
 
 // offer rings an agent; on answer the agent's channel is returned.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +38,8 @@ import (
 //	HOTLINE_AGENT_MAX_MISSED      [2]    unanswered offers in a row before the agent is paused (no_answer)
 //	HOTLINE_NUMBER                [12345]  caller ID duty lines see for confidential (举报) callers
 //	HOTLINE_DUTYLINE_TIMEOUT      [30s]  a duty line rings this long (no answer → call.threeway_failed)
+//	HOTLINE_DUTYLINE_TRUNKS       [dutylines]  comma-separated PJSIP trunks a directory duty line may use;
+//	                                     anything else in the directory is refused, not dialled
 //	HOTLINE_RECORDINGS_DIR        [$HOTLINE_DATA_DIR/recordings]  agent call recordings (YYYY/MM/DD/...)
 //	HOTLINE_SCREENPOP_SUBJECT     [<HOTLINE_SUBJECT_ROOT>_agents]  screen pops go to core NATS subject
 //	                                     <this>.<staff>.screenpop; deliberately NOT under the
@@ -73,6 +76,7 @@ func loadRoutingConfig(getenv func(string) string, cfg config) (routingConfig, e
 		MOHClass:        e.Str("HOTLINE_QUEUE_MOH_CLASS", "default"),
 		HotlineNumber:   e.Str("HOTLINE_NUMBER", "12345"),
 		DutyLineTimeout: e.Duration("HOTLINE_DUTYLINE_TIMEOUT", 30*time.Second),
+		DutyLineTrunks:  strings.Split(e.Str("HOTLINE_DUTYLINE_TRUNKS", "dutylines"), ","),
 		RecordingsDir:   e.Str("HOTLINE_RECORDINGS_DIR", filepath.Join(cfg.DataDir, "recordings")),
 		Pool: routing.PoolConfig{
 			WrapUp:     e.Duration("HOTLINE_AGENT_WRAPUP", 15*time.Second),
