@@ -121,8 +121,10 @@ type Agent struct {
 	Offering string `json:"offering,omitempty"`
 	// CallID is the call the agent is on (or wrapping up).
 	CallID string `json:"call_id,omitempty"`
-	// PauseAfter holds a pause asked for during a call.
+	// PauseAfter holds a pause asked for during a call (or while the phone rang).
 	PauseAfter string `json:"pause_after,omitempty"`
+	// LogoutAfter: the agent logged out while their phone rang and answered anyway.
+	LogoutAfter bool `json:"logout_after,omitempty"`
 	// Calls counts answered calls since login.
 	Calls int `json:"calls"`
 }

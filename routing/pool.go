@@ -336,12 +336,15 @@ func (p *Pool) offerDone(w *waiter, staff string, answered bool) {
 		a.Missed = 0
 		a.CallID = w.callID
 		a.Calls++
-		if a.State == Ready {
-			p.setState(a, OnCall, "")
-		} else {
-			// Paused or logged out while ringing and answered anyway: the call is real.
-			p.setState(a, OnCall, "")
+		// Paused or logged out while the phone rang and answered anyway: the call
+		// is real; the pause or logout takes effect when it ends.
+		switch a.State {
+		case Paused:
+			a.PauseAfter = nonEmpty(a.Reason, "break")
+		case LoggedOut:
+			a.LogoutAfter = true
 		}
+		p.setState(a, OnCall, "")
 		return
 	}
 	w.tried[staff] = true
@@ -378,6 +381,11 @@ func (p *Pool) callEnded(staff string, talk time.Duration) {
 	// Exponentially weighted: recent calls count most.
 	handled := talk + p.cfg.WrapUp
 	p.aht = time.Duration(0.8*float64(p.aht) + 0.2*float64(handled))
+	if a.LogoutAfter {
+		a.LogoutAfter, a.PauseAfter, a.CallID = false, "", ""
+		p.setState(a, LoggedOut, "")
+		return
+	}
 	if a.PauseAfter != "" {
 		reason := a.PauseAfter
 		a.PauseAfter = ""

@@ -226,3 +226,30 @@ func TestUsableDutyLine(t *testing.T) {
 		}
 	}
 }
+
+func TestPoolStateChangesWhileRinging(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	p := NewPool(PoolConfig{WrapUp: 10 * time.Second}, NewMetrics(prometheus.NewRegistry()), clk.now)
+	for _, act := range []Action{ActLogin, ActReady} {
+		if _, err := p.Apply("1001", act, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := &waiter{callID: "c1"}
+	p.enqueue(w)
+	if got := p.reserve(w); got != "1001" {
+		t.Fatalf("offer to %q", got)
+	}
+	// Logged out while the phone rings, then answers anyway.
+	if _, err := p.Apply("1001", ActLogout, ""); err != nil {
+		t.Fatal(err)
+	}
+	p.offerDone(w, "1001", true)
+	if a, _ := p.Agent("1001"); a.State != OnCall {
+		t.Fatalf("answered call: %s, want on_call", a.State)
+	}
+	p.callEnded("1001", time.Minute)
+	if a, _ := p.Agent("1001"); a.State != LoggedOut {
+		t.Fatalf("after the call: %s, want logged_out (not wrap-up then ready)", a.State)
+	}
+}
