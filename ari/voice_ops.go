@@ -7,6 +7,7 @@ package ari
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -106,7 +107,10 @@ func (s *Session) ContinueAndReturn(ctx context.Context, id, dpContext, exten st
 	left := false
 	return s.wait(ctx, func() (bool, error) {
 		ch := s.channels[id]
-		if ch.info.Cause != 0 || ch.info.CauseText != "" {
+		// Gone means destroyed (ChannelDestroyed always has a cause text), not
+		// just asked to hang up: the dialplan's h extension runs in between, and
+		// it leaves results the caller of this wants to read.
+		if ch.info.CauseText != "" {
 			return true, &HangupError{ChannelID: id, Cause: ch.info.Cause, CauseText: ch.info.CauseText}
 		}
 		if !ch.inApp {
@@ -187,4 +191,41 @@ func (c *Client) Dial(ctx context.Context, log *zap.Logger, r OriginateRequest) 
 		return nil, err
 	}
 	return o, nil
+}
+
+// GlobalVar reads a global variable or dialplan function of the Asterisk
+// (GET /asterisk/variable), e.g. DB_DELETE(family/key) for results the dialplan
+// left after the channel was gone.
+func (s *Session) GlobalVar(ctx context.Context, name string) (string, error) {
+	u := strings.TrimRight(s.c.cfg.URL, "/") + "/asterisk/variable?variable=" + url.QueryEscape(name)
+	resp, err := s.c.ariRequest(ctx, http.MethodGet, u)
+	if err != nil {
+		return "", fmt.Errorf("get %s: %w", name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return "", fmt.Errorf("get %s: %s", name, resp.Status)
+	}
+	var v struct {
+		Value string `json:"value"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&v); err != nil {
+		return "", fmt.Errorf("get %s: %w", name, err)
+	}
+	return v.Value, nil
+}
+
+// SetGlobalVar sets (or, with "", clears) a global variable of the Asterisk.
+func (s *Session) SetGlobalVar(ctx context.Context, name, value string) error {
+	u := strings.TrimRight(s.c.cfg.URL, "/") + "/asterisk/variable?variable=" + url.QueryEscape(name) +
+		"&value=" + url.QueryEscape(value)
+	resp, err := s.c.ariRequest(ctx, http.MethodPost, u)
+	if err != nil {
+		return fmt.Errorf("set %s: %w", name, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("set %s: %s", name, resp.Status)
+	}
+	return nil
 }

@@ -42,11 +42,6 @@ type Speaker interface {
 	RenderText(ctx context.Context, text string) (string, error)
 }
 
-// FaxService sends documents to callers and receives their faxes.
-type FaxService interface {
-	Serve(ctx context.Context, call *Call) (back bool, err error)
-}
-
 // selfService is 自动语音服务 (SPEC T10): the caller keys a case number ending
 // with #; the status is spoken, and unit and deadline too when the caller is
 // entitled (own number, or the query code keyed when asked). Unknown numbers get
@@ -196,14 +191,4 @@ func (s *Service) speakStatus(ctx context.Context, call *Call, st CaseStatus) er
 	}
 	_, err = call.S.PlayAll(ctx, ch, []string{s.Sound(string(prompts.SelfServiceStatusIntro)), prompts.SoundURI(path)}, false)
 	return err
-}
-
-// faxService runs the configured fax service, or says it is unavailable.
-func (s *Service) faxService(ctx context.Context, call *Call) (bool, error) {
-	if s.cfg.Fax == nil {
-		_, err := call.S.Play(ctx, call.ChannelID(), s.Sound(string(prompts.ServiceUnavailable)), false)
-		return true, err
-	}
-	call.SetOutcome("fax")
-	return s.cfg.Fax.Serve(ctx, call)
 }

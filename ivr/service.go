@@ -40,7 +40,7 @@ type Config struct {
 	// Speech renders dynamic text (case status) to audio (nil: no self-service).
 	Speech Speaker
 	// Fax is the fax service (nil: the option says the service is unavailable).
-	Fax FaxService
+	Fax *FaxCatalogue
 }
 
 // Metrics are the front door's series.

@@ -43,6 +43,8 @@ type config struct {
 	CaseworkToken string
 	// Satisfaction callbacks (T12).
 	Callback ivr.CallbackConfig
+	// Fax service (T11); nil docs dir: fax off.
+	Fax ivr.FaxConfig
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -151,6 +153,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	e.Check(!strings.Contains(c.Callback.Dial, "{number}"), "HOTLINE_CALLBACK_DIAL must contain {number}")
 	e.Check(c.Callback.Attempts < 1, "HOTLINE_CALLBACK_ATTEMPTS must be at least 1")
+	// HOTLINE_FAX_DOCS_DIR [$HOTLINE_DATA_DIR/fax/documents]: catalogue PDFs,
+	// "<number>-<title>.pdf"; rendered to fax TIFF with ghostscript at start.
+	// When the directory does not exist the fax option says it is unavailable.
+	// HOTLINE_FAX_DIR [$HOTLINE_DATA_DIR/fax]: fax store, same path for Asterisk
+	// (catalogue/, received/YYYY/MM/DD/<id>.tiff and .pdf).
+	// HOTLINE_FAX_CONTEXT [hotline-fax]: dialplan context with send/receive.
+	c.Fax = ivr.FaxConfig{
+		DocsDir: e.Str("HOTLINE_FAX_DOCS_DIR", filepath.Join(c.DataDir, "fax", "documents")),
+		Dir:     e.Str("HOTLINE_FAX_DIR", filepath.Join(c.DataDir, "fax")),
+		Context: e.Str("HOTLINE_FAX_CONTEXT", "hotline-fax"),
+	}
 	if err := e.Err(); err != nil {
 		return c, err
 	}

@@ -66,6 +66,20 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if cfg.CaseworkURL != "" && cfg.CaseworkToken != "" {
 		lookup = newCaseworkClient(cfg.CaseworkURL, cfg.CaseworkToken)
 	}
+	var fax *ivr.FaxCatalogue
+	if _, err := os.Stat(cfg.Fax.DocsDir); err == nil {
+		lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		fax, err = ivr.LoadFaxCatalogue(lctx, cfg.Fax)
+		cancel()
+		if err != nil {
+			return err
+		}
+		for _, d := range fax.Documents() {
+			log.Info("fax document", zap.String("number", d.ID), zap.String("title", d.Title), zap.Int("pages", d.Pages))
+		}
+	} else {
+		log.Warn("fax service off: no catalogue directory", zap.String("dir", cfg.Fax.DocsDir))
+	}
 	front := ivr.NewService(ivr.Config{
 		SoundsDir:   cfg.SoundsDir,
 		Source:      source,
@@ -77,6 +91,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		Voicemail: cfg.Voicemail,
 		Lookup:    lookup,
 		Speech:    speech,
+		Fax:       fax,
 	}, pub, ivr.NewMetrics(reg), log)
 	var callbacks *ivr.Callbacks
 	var cbConsumer *eventbus.Consumer

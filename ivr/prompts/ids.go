@@ -43,10 +43,13 @@ const (
 	SelfServiceCode        ID = "selfservice-code"
 	SelfServiceCodeWrong   ID = "selfservice-code-wrong"
 
-	FaxSelect  ID = "fax-select"
-	FaxStart   ID = "fax-start"
-	FaxReceive ID = "fax-receive"
-	FaxFailed  ID = "fax-failed"
+	FaxSelect ID = "fax-select"
+	// FaxMenu offers documents by number, or receiving the caller's fax (bare #).
+	FaxMenu       ID = "fax-menu"
+	FaxNoDocument ID = "fax-no-document"
+	FaxStart      ID = "fax-start"
+	FaxReceive    ID = "fax-receive"
+	FaxFailed     ID = "fax-failed"
 
 	DutylineIntro ID = "dutyline-intro"
 
@@ -64,7 +67,7 @@ var AllIDs = []ID{
 	AbusiveCallEnd,
 	VoicemailInstructions, VoicemailSaved, VoicemailTooShort,
 	SelfServiceEnterCase, SelfServiceNotFound, SelfServiceStatusIntro, SelfServiceRepeat, SelfServiceCode, SelfServiceCodeWrong,
-	FaxSelect, FaxStart, FaxReceive, FaxFailed,
+	FaxSelect, FaxMenu, FaxNoDocument, FaxStart, FaxReceive, FaxFailed,
 	DutylineIntro,
 	CallbackIntro, CallbackSurvey, CallbackThanks, CallbackCase,
 }

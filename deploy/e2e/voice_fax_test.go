@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// faxPeer has a fax machine built from Asterisk itself call 12345: an ARI
+// originate of Local/12345@from-carrier/n whose other half runs
+// [hotline-faxpeer]<kind> (extensions.conf): it keys keys, then receives into
+// or sends file (kind receive, send), or stays mute.
+func faxPeer(t *testing.T, kind, keys, file, caller string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{
+		"endpoint": "Local/12345@from-carrier/n", "context": "hotline-faxpeer", "extension": kind, "priority": 1,
+		"callerId": fmt.Sprintf("%s <%s>", caller, caller), "timeout": 30,
+		"variables": map[string]string{"PEER_KEYS": keys, "PEER_FILE": file, "CALLERID(num)": caller},
+	})
+	req, _ := http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d/ari/channels", st.httpPort), bytes.NewReader(body))
+	req.SetBasicAuth(st.ariUser, st.ariPass)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		t.Fatalf("originate fax peer: %s %s", resp.Status, b.String())
+	}
+}
+
+// faxPeerDir is where the peer's files go: inside the data dir, which Asterisk
+// sees at the same path.
+func faxPeerDir(t *testing.T) string {
+	t.Helper()
+	d := filepath.Join(st.dataDir, "fax", "e2e-peer", randomHex(6))
+	if err := os.MkdirAll(d, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chmod(d, 0o777)
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// tiffPageCount decodes a TIFF with libtiff (tiffinfo) and counts its pages.
+func tiffPageCount(t *testing.T, path string) int {
+	t.Helper()
+	out, err := exec.Command("tiffinfo", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("tiffinfo %s: %v\n%s", path, err, out)
+	}
+	return strings.Count(string(out), "TIFF Directory at offset")
+}
+
+// waitEventType waits for the first event of typ and returns its payload.
+func (h *hotline) waitEventType(typ string, timeout time.Duration) map[string]any {
+	h.t.Helper()
+	var p map[string]any
+	eventually(h.t, timeout, typ, func() bool {
+		var raw []byte
+		err := h.pool.QueryRow(context.Background(), `SELECT payload FROM events WHERE type = $1 ORDER BY occurred_at LIMIT 1`, typ).Scan(&raw)
+		_ = json.Unmarshal(raw, &p)
+		return err == nil
+	})
+	return p
+}
+
+func faxHotline(t *testing.T) *hotline {
+	return startHotline(t, withEnv("HOTLINE_SERVICE_MODE=closed",
+		"HOTLINE_FAX_DOCS_DIR="+filepath.Join(st.repo, "ivr", "fax", "docs")))
+}
+
+// TestVoiceFaxSendDocument: the caller keys 3 (fax), document 2 and #; the
+// hotline sends the 2-page catalogue document on the same call (SendFAX in the
+// dialplan, result back through AstDB); the peer's received TIFF decodes with 2
+// pages and call.fax_sent records success and the pages.
+func TestVoiceFaxSendDocument(t *testing.T) {
+	h := faxHotline(t)
+	out := filepath.Join(faxPeerDir(t), "got.tiff")
+	faxPeer(t, "receive", "32#", out, "13800000061")
+	p := h.waitEventType("call.fax_sent", 120*time.Second)
+	t.Logf("call.fax_sent: %v", p)
+	if p["status"] != "success" || fmt.Sprint(p["pages"]) != "2" || p["document_id"] != "2" {
+		t.Fatalf("fax_sent = %v, want success, 2 pages of document 2", p)
+	}
+	eventually(t, 30*time.Second, "the peer's TIFF", func() bool { _, err := os.Stat(out); return err == nil })
+	if n := tiffPageCount(t, out); n != 2 {
+		t.Errorf("the peer received %d pages, want 2", n)
+	}
+	var status string
+	var pages int
+	eventually(t, 20*time.Second, "the faxes row", func() bool {
+		return h.pool.QueryRow(context.Background(), `SELECT status, pages FROM faxes WHERE direction = 'sent'`).Scan(&status, &pages) == nil
+	})
+	if status != "success" || pages != 2 {
+		t.Errorf("faxes row: %s, %d pages", status, pages)
+	}
+}
+
+// TestVoiceFaxReceive: the caller keys 3 and # and sends a 2-page fax; the
+// hotline stores the TIFF (decodes with 2 pages) and a PDF copy, and
+// call.fax_received lands in casework's faxes table as material to handle.
+func TestVoiceFaxReceive(t *testing.T) {
+	h := faxHotline(t)
+	src := filepath.Join(st.dataDir, "fax", "catalogue", "2.tiff") // rendered by the call service at start
+	faxPeer(t, "send", "3#", src, "13800000062")
+	p := h.waitEventType("call.fax_received", 120*time.Second)
+	t.Logf("call.fax_received: %v", p)
+	if p["status"] != "success" || fmt.Sprint(p["pages"]) != "2" {
+		t.Fatalf("fax_received = %v, want success with 2 pages", p)
+	}
+	tiff, pdf := fmt.Sprint(p["uri"]), fmt.Sprint(p["pdf_uri"])
+	if n := tiffPageCount(t, tiff); n != 2 {
+		t.Errorf("stored TIFF has %d pages, want 2", n)
+	}
+	if b, err := os.ReadFile(pdf); err != nil || !bytes.HasPrefix(b, []byte("%PDF")) {
+		t.Errorf("PDF copy %s: %v", pdf, err)
+	}
+	var uri string
+	eventually(t, 20*time.Second, "the received fax in casework", func() bool {
+		return h.pool.QueryRow(context.Background(),
+			`SELECT pdf_uri FROM faxes WHERE direction = 'received' AND case_id IS NULL AND status = 'success'`).Scan(&uri) == nil
+	})
+	if uri != pdf {
+		t.Errorf("casework keeps %s, want %s", uri, pdf)
+	}
+}
+
+// TestVoiceFaxFailedCallerHearsSo: a line that asks for a document but never
+// answers as a fax: SendFAX fails, call.fax_sent records failed with the
+// modem's error, and the caller hears the "fax failed" prompt (Asterisk's own
+// log of what it played on the channel).
+func TestVoiceFaxFailedCallerHearsSo(t *testing.T) {
+	h := faxHotline(t)
+	faxPeer(t, "mute", "31#", "", "13800000063")
+	p := h.waitEventType("call.fax_sent", 150*time.Second)
+	t.Logf("call.fax_sent: %v", p)
+	if p["status"] != "failed" || p["error"] == "" {
+		t.Fatalf("fax_sent = %v, want failed with an error", p)
+	}
+	logPath := filepath.Join(st.dataDir, "asterisk", st.instance, "log", "messages.log")
+	eventually(t, 30*time.Second, "the fax-failed prompt played", func() bool {
+		b, _ := os.ReadFile(logPath)
+		return bytes.Contains(b, []byte("sounds/hotline/fax-failed."))
+	})
+}
