@@ -28,6 +28,7 @@ type TokenVerifier interface {
 //	POST /api/v1/agent/call/threeway/drop       the unit is dropped
 //	POST /api/v1/agent/call/polite-ending       polite closing prompt, then the call ends
 //	POST /api/v1/agent/call/transfer            {"to": "1002"} or {} for the queue
+//	POST /api/v1/agent/call/case                {"case_id": "..."} links the call (and its recording) to a case
 //	GET  /api/v1/agents                         every agent (supervisor, admin)
 //
 // Every request needs "Authorization: Bearer <casework token>"; the agent acts
@@ -44,6 +45,7 @@ func (s *Service) Routes(mux *http.ServeMux, auth TokenVerifier) {
 	mux.HandleFunc("POST /api/v1/agent/call/threeway/drop", h.agent(h.callOp(opDrop)))
 	mux.HandleFunc("POST /api/v1/agent/call/polite-ending", h.agent(h.callOp(opPoliteEnd)))
 	mux.HandleFunc("POST /api/v1/agent/call/transfer", h.agent(h.callOp(opTransfer)))
+	mux.HandleFunc("POST /api/v1/agent/call/case", h.agent(h.callOp(opCase)))
 	mux.HandleFunc("GET /api/v1/agents", h.list)
 }
 
@@ -150,6 +152,7 @@ func (h *api) callOp(op string) agentHandler {
 			UnitID       string `json:"unit_id"`
 			Confidential *bool  `json:"confidential"`
 			To           string `json:"to"`
+			CaseID       string `json:"case_id"`
 		}
 		if r.ContentLength != 0 {
 			if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body); err != nil {
@@ -157,7 +160,10 @@ func (h *api) callOp(op string) agentHandler {
 				return
 			}
 		}
-		if body.To != "" && !ValidStaff(body.To) {
+		target := body.To
+		if op == opCase {
+			target = body.CaseID
+		} else if body.To != "" && !ValidStaff(body.To) {
 			problem(w, http.StatusBadRequest, fmt.Sprintf("to: %q is not a staff number", body.To))
 			return
 		}
@@ -166,7 +172,7 @@ func (h *api) callOp(op string) agentHandler {
 		conf := body.Confidential == nil || *body.Confidential
 		ctx, cancel := context.WithTimeout(r.Context(), h.s.cfg.DutyLineTimeout+15*time.Second)
 		defer cancel()
-		err := h.s.callOp(ctx, id.StaffNumber, command{op: op, unitID: body.UnitID, confidential: conf, target: body.To, token: token})
+		err := h.s.callOp(ctx, id.StaffNumber, command{op: op, unitID: body.UnitID, confidential: conf, target: target, token: token})
 		result := "ok"
 		var de *DialError
 		switch {
@@ -175,7 +181,7 @@ func (h *api) callOp(op string) agentHandler {
 		case errors.Is(err, ErrNotOnCall):
 			result = "not_on_call"
 			problem(w, http.StatusConflict, err.Error())
-		case errors.Is(err, ErrNotInDirectory):
+		case errors.Is(err, ErrNotInDirectory), errors.Is(err, ErrUnknownCase):
 			result = "refused"
 			problem(w, http.StatusUnprocessableEntity, err.Error())
 		case errors.As(err, &de):

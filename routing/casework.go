@@ -132,3 +132,27 @@ func (c *Casework) EarlierCases(ctx context.Context, token, phone string) ([]Cas
 	}
 	return append(page.Items, page.Cases...), nil
 }
+
+// Case reads the case a call is about (by ID or case number).
+func (c *Casework) Case(ctx context.Context, token, ref string) (CaseRef, error) {
+	if ref == "" || len(ref) > 64 || strings.ContainsAny(ref, "/?#%") {
+		return CaseRef{}, fmt.Errorf("%w: %q", ErrUnknownCase, ref)
+	}
+	var cr CaseRef
+	var raw struct {
+		CaseRef
+		Number any `json:"number"`
+	}
+	code, err := c.get(ctx, token, "/api/v1/cases/"+url.PathEscape(ref), &raw)
+	switch {
+	case code == http.StatusNotFound || code == http.StatusForbidden:
+		return CaseRef{}, fmt.Errorf("%w: %s", ErrUnknownCase, ref)
+	case err != nil:
+		return CaseRef{}, err
+	}
+	cr = raw.CaseRef
+	if raw.Number != nil {
+		cr.Number = fmt.Sprint(raw.Number)
+	}
+	return cr, nil
+}

@@ -22,7 +22,7 @@ type command struct {
 	op           string // threeway_join, threeway_leave, threeway_drop, polite_end, transfer
 	unitID       string
 	confidential bool
-	target       string // transfer: staff number, "" for the queue
+	target       string // transfer: staff number, "" for the queue; case: the case ID or number
 	token        string
 	reply        chan error
 }
@@ -34,6 +34,7 @@ const (
 	opDrop      = "threeway_drop"
 	opPoliteEnd = "polite_end"
 	opTransfer  = "transfer"
+	opCase      = "case"
 )
 
 // liveCall is an agent's current conversation, reachable from the HTTP API.
@@ -214,7 +215,7 @@ func (c *callState) converse(staff, agentCh string) (*waiter, error) {
 				}
 				u, ch, err := c.joinUnit(staff, cmd)
 				if err == nil {
-					unit, unitCh, unitConf = u, ch, cmd.confidential
+					unit, unitCh, unitConf = u, ch, cmd.confidential || c.confidential
 					unitGone = c.watch(c.ctx, unitCh)
 				}
 				cmd.reply <- err
@@ -265,11 +266,32 @@ func (c *callState) converse(staff, agentCh string) (*waiter, error) {
 				endAgent()
 				log.Info("blind transfer", zap.String("to", nonEmpty(cmd.target, "queue")))
 				return &waiter{callID: c.call.ID(), only: cmd.target, tried: map[string]bool{staff: true}}, nil
+			case opCase:
+				cmd.reply <- c.attachCase(cmd)
 			default:
 				cmd.reply <- fmt.Errorf("unknown operation %q", cmd.op)
 			}
 		}
 	}
+}
+
+// attachCase links the call to its case: later events (the recording above all)
+// carry the case ID, and a report or confidential case makes the caller
+// confidential for three-way calls.
+func (c *callState) attachCase(cmd command) error {
+	if c.s.dir == nil {
+		return fmt.Errorf("%w: no casework configured", ErrUnknownCase)
+	}
+	ref, err := c.s.dir.Case(c.ctx, cmd.token, cmd.target)
+	if err != nil {
+		return err
+	}
+	c.call.SetCase(ref.ID)
+	if ref.Confidential() {
+		c.confidential = true
+	}
+	c.log.Info("call linked to case", zap.String("case_id", ref.ID), zap.String("case_number", ref.Number), zap.Bool("confidential", c.confidential))
+	return nil
 }
 
 // joinUnit dials a unit's duty line from the directory and adds it to the call.
@@ -290,6 +312,7 @@ func (c *callState) joinUnit(staff string, cmd command) (Unit, string, error) {
 		return u, "", fmt.Errorf("%w: unit %s has no usable duty line", ErrNotInDirectory, u.ID)
 	}
 	// T13: a confidential (举报) caller's number never reaches the unit.
+	cmd.confidential = cmd.confidential || c.confidential
 	name, num := "12345", s.cfg.HotlineNumber
 	if !cmd.confidential {
 		if n := c.sess.Caller().CallerNumber; !anonymousNumber(n) {

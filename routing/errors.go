@@ -14,6 +14,9 @@ var (
 	ErrNotInDirectory = errors.New("not in the unit directory")
 	// ErrNoThreeWay: leave/drop without a unit in the call.
 	ErrNoThreeWay = errors.New("no unit in the call")
+	// ErrUnknownCase: the case to link the call to does not exist (or the agent
+	// may not see it).
+	ErrUnknownCase = errors.New("unknown case")
 	// ErrBusyCall: another operation on the call is in progress.
 	ErrBusyCall = errors.New("call is busy with another operation")
 )

@@ -90,6 +90,21 @@ type Speaker interface {
 type Directory interface {
 	Unit(ctx context.Context, token, unitID string) (Unit, error)
 	EarlierCases(ctx context.Context, token, phone string) ([]CaseSummary, error)
+	Case(ctx context.Context, token, ref string) (CaseRef, error)
+}
+
+// CaseRef is what routing needs of the case a call is about.
+type CaseRef struct {
+	ID              string `json:"id"`
+	Number          string `json:"number"`
+	Category        string `json:"category"`
+	Confidentiality string `json:"confidentiality"`
+}
+
+// Confidential tells whether the caller's identity must be withheld from units
+// (T13): reports (举报) and cases marked confidential.
+func (c CaseRef) Confidential() bool {
+	return c.Category == "report" || (c.Confidentiality != "" && c.Confidentiality != "none")
 }
 
 // Unit is the part of a directory entry a three-way call needs.
@@ -198,10 +213,13 @@ type callState struct {
 	ctx  context.Context
 
 	firstQueued time.Time
-	recording   string // live recording name, "" until the first agent answers
-	snoop       string
-	recStart    time.Time
-	bridge      string
+	// confidential is set when the call's case is a report or confidential: the
+	// caller's number is then never shown to a unit, whatever the agent asks.
+	confidential bool
+	recording    string // live recording name, "" until the first agent answers
+	snoop        string
+	recStart     time.Time
+	bridge       string
 }
 
 // callerGone tells whether the caller hung up (as opposed to ctx ending).

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -57,7 +58,13 @@ func TestRoutingThreeWayAgentLeavesUnitStays(t *testing.T) {
 			t.Errorf("three-way to %s: %d %v, want 422 refused", unit, code, out)
 		}
 	}
-	if code, out := e.agentAPI(t, "1001", "POST", "/api/v1/agent/call/threeway", map[string]any{"unit_id": rtUnitAnswers}); code != http.StatusOK {
+	// The agent registers the citizen's report (举报) and links the call to it:
+	// the caller is then confidential even if the agent asks otherwise.
+	caseID := e.registerCase(t, "1001", caller, "report")
+	if code, out := e.agentAPI(t, "1001", "POST", "/api/v1/agent/call/case", map[string]any{"case_id": caseID}); code != http.StatusOK {
+		t.Fatalf("link call to case: %d %v", code, out)
+	}
+	if code, out := e.agentAPI(t, "1001", "POST", "/api/v1/agent/call/threeway", map[string]any{"unit_id": rtUnitAnswers, "confidential": false}); code != http.StatusOK {
 		t.Fatalf("three-way join: %d %v", code, out)
 	}
 	joined := e.waitEventOf(t, caller, "call.threeway_joined")
@@ -104,6 +111,12 @@ func TestRoutingThreeWayAgentLeavesUnitStays(t *testing.T) {
 	if nc < 50 || na < 20 || nu < 100 {
 		t.Errorf("recording does not hold all parties: citizen %d, agent %d, unit %d", nc, na, nu)
 	}
+
+	// The recording is in the case file (the call was linked to the case).
+	eventually(t, 20*time.Second, "the recording in the case file", func() bool {
+		_, body := e.caseworkGet(t, "1001", "/api/v1/cases/"+caseID)
+		return strings.Contains(body, rec.Payload["uri"].(string))
+	})
 
 	// T13: the caller's number never reached the duty line.
 	msgs, err := os.ReadFile(filepath.Join(dutyDir, "messages.log"))
@@ -248,4 +261,40 @@ func (e *rtEnv) screenPops(t *testing.T, staff string) <-chan map[string]any {
 	}()
 	t.Cleanup(func() { cancel(); resp.Body.Close(); <-done })
 	return out
+}
+
+// registerCase registers a case for phone as the agent and returns its ID.
+func (e *rtEnv) registerCase(t *testing.T, staff, phone, category string) string {
+	t.Helper()
+	body := `{"caller":{"name":"王五","phone":"` + phone + `","address":"东城区1号"},"content":"反映问题","category":"` + category +
+		`","region":"110101","urgency":"normal","confidentiality":"none","channel":"phone","handling_mode":"written_transfer","callback_consent":false}`
+	req, _ := http.NewRequest("POST", "http://"+e.caseHTTP+"/api/v1/cases", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+e.tokens[staff])
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	id, _ := out["id"].(string)
+	if resp.StatusCode/100 != 2 || id == "" {
+		t.Fatalf("register case: %s %v", resp.Status, out)
+	}
+	return id
+}
+
+// caseworkGet reads a casework API path as the agent.
+func (e *rtEnv) caseworkGet(t *testing.T, staff, path string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+e.caseHTTP+path, nil)
+	req.Header.Set("Authorization", "Bearer "+e.tokens[staff])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
