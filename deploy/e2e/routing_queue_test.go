@@ -103,9 +103,27 @@ func TestRoutingLongestIdleRingTimeoutPromptRecording(t *testing.T) {
 	})
 	// Wrap-up, then ready again.
 	eventually(t, 20*time.Second, "1003 ready again after wrap-up", func() bool { return e.agentState(t, "1003")["state"] == "ready" })
+
+	// A second citizen: 1002 is still idle longest and rings out again — its
+	// second missed offer in a row sets it not ready (paused, no_answer); then
+	// 1001 (idle since before 1003's call ended) answers, not 1003.
+	const caller2 = "13800138102"
+	rtpB := newRTPPeer(t, carrierIP)
+	talk(t, rtpB, citizenTone)
+	res2, hangUp2 := rtCitizen(t, caller2, rtpB)
+	ans2 := e.waitEventOf(t, caller2, "call.agent_answered")
+	if got := ans2.Payload["staff_number"]; got != "1001" {
+		t.Errorf("second call answered by %v, want 1001", got)
+	}
+	if s := e.agentState(t, "1002"); s["state"] != "paused" || s["reason"] != "no_answer" {
+		t.Errorf("1002 after two missed offers = %v, want paused (no_answer)", s)
+	}
+	hangUp2()
+	waitSIPp(t, res2, 30*time.Second)
+
 	metrics := e.metrics(t)
-	for _, want := range []string{`hotline_agent_offers_total{result="answered"} 1`, `hotline_agent_offers_total{result="no_answer"} 1`,
-		`hotline_queue_answered_total{within_15s="true"} 1`} {
+	for _, want := range []string{`hotline_agent_offers_total{result="answered"} 2`, `hotline_agent_offers_total{result="no_answer"} 2`,
+		`hotline_queue_answered_total{within_15s="true"} 2`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}
