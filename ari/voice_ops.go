@@ -229,3 +229,33 @@ func (s *Session) SetGlobalVar(ctx context.Context, name, value string) error {
 	}
 	return nil
 }
+
+// WaitReturn is for a channel that left our application without hanging up
+// (StasisEnd, e.g. the dialplan's fax detection jumped to its "fax"
+// extension): it waits up to limit for the channel to come back (StasisStart
+// again) and returns the new Stasis arguments. ok is false when the channel
+// hung up or did not come back.
+func (s *Session) WaitReturn(ctx context.Context, id string, limit time.Duration) (args []string, ok bool) {
+	s.mu.Lock()
+	ch, known := s.channels[id]
+	left := known && !ch.inApp && ch.info.Cause == 0 && ch.info.CauseText == ""
+	s.mu.Unlock()
+	if !left {
+		return nil, false
+	}
+	wctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	err := s.wait(wctx, func() (bool, error) {
+		ch := s.channels[id]
+		if ch.info.Cause != 0 || ch.info.CauseText != "" {
+			return true, ErrHangup
+		}
+		if ch.inApp {
+			ch.info.HungUp = false
+			args = append([]string(nil), ch.info.Args...)
+			return true, nil
+		}
+		return false, nil
+	})
+	return args, err == nil
+}

@@ -246,7 +246,7 @@ func (s *Service) faxService(ctx context.Context, call *Call) (bool, error) {
 			return false, err
 		case d == "":
 			s.menuEvent(call, "fax", "#", "receive", try)
-			return false, s.receiveFax(ctx, call)
+			return false, s.receiveFax(ctx, call, true)
 		}
 		doc, ok := s.cfg.Fax.docs[strings.TrimLeft(d, "0")]
 		if !ok {
@@ -317,11 +317,14 @@ func (s *Service) sendFax(ctx context.Context, call *Call, doc FaxDocument) erro
 }
 
 // receiveFax takes a fax from the caller into the store (TIFF and a PDF copy);
-// casework keeps it as material for an agent.
-func (s *Service) receiveFax(ctx context.Context, call *Call) error {
+// casework keeps it as material for an agent. prompt asks a person to press
+// start; a fax machine detected by its tone gets no prompt.
+func (s *Service) receiveFax(ctx context.Context, call *Call, prompt bool) error {
 	ch := call.ChannelID()
-	if _, err := call.S.Play(ctx, ch, s.Sound(string(prompts.FaxReceive)), false); err != nil {
-		return err
+	if prompt {
+		if _, err := call.S.Play(ctx, ch, s.Sound(string(prompts.FaxReceive)), false); err != nil {
+			return err
+		}
 	}
 	faxID := newFaxID()
 	day := time.Now().In(shanghai)

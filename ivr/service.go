@@ -149,7 +149,19 @@ func (s *Service) HandleCall(ctx context.Context, sess *ari.Session) {
 		s.metrics.duration.Observe(float64(p.DurationMS) / 1000)
 	}()
 
-	if err := s.run(ctx, call, staffed); err != nil && !errors.Is(err, ari.ErrHangup) && ctx.Err() == nil {
+	err := s.run(ctx, call, staffed)
+	if errors.Is(err, ari.ErrHangup) && s.cfg.Fax != nil {
+		// The dialplan's fax tone (CNG) detection takes the channel out of
+		// Stasis into from-carrier,fax, which sends it straight back with
+		// "fax-detected": a fax machine called 12345. Take its fax.
+		if args, ok := sess.WaitReturn(ctx, call.ChannelID(), 3*time.Second); ok && len(args) > 0 && args[0] == "fax-detected" {
+			call.Log.Info("fax tone detected: receiving a fax")
+			s.menuEvent(call, MainMenu, "", "fax_detected", 0)
+			call.SetOutcome("fax")
+			err = s.receiveFax(ctx, call, false)
+		}
+	}
+	if err != nil && !errors.Is(err, ari.ErrHangup) && ctx.Err() == nil {
 		call.Log.Error("call flow failed", zap.Error(err))
 		call.SetOutcome("failed")
 	}

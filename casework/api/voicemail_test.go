@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestOpenAPIDocumentsVoicemailRoutes: every voicemail route is in openapi.yaml.
+// TestOpenAPIDocumentsVoicemailRoutes: every voicemail and fax route is in openapi.yaml.
 // (The routes themselves are exercised end to end in deploy/e2e
 // TestVoiceVoicemailToCase, with a real message.)
 func TestOpenAPIDocumentsVoicemailRoutes(t *testing.T) {
@@ -15,6 +15,10 @@ func TestOpenAPIDocumentsVoicemailRoutes(t *testing.T) {
 		"GET /voicemails/{id}",
 		"GET /voicemails/{id}/audio",
 		"POST /voicemails/{id}/case",
+		"GET /faxes",
+		"GET /faxes/{id}",
+		"GET /faxes/{id}/pdf",
+		"POST /faxes/{id}/case",
 	} {
 		if !slices.Contains(got, op) {
 			t.Errorf("%s is routed but not in openapi.yaml", op)

@@ -2,10 +2,14 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hotline12345/hotline/casework/domain"
 	"github.com/hotline12345/hotline/casework/event"
 )
 
@@ -22,12 +26,121 @@ func FaxProjector(ctx context.Context, tx pgx.Tx, env event.Envelope) error {
 	if env.Type == event.FaxReceived {
 		dir = "received"
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO faxes (id, event_id, direction, call_id, document_id, pages, status, error, uri, pdf_uri, remote, at, case_id)
-		VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, NULLIF($8, ''), NULLIF($9, ''), NULLIF($10, ''), NULLIF($11, ''), $12, NULLIF($13, ''))
+	// The caller's number comes from the call (call.started is projected first).
+	_, err := tx.Exec(ctx, `INSERT INTO faxes (id, event_id, direction, call_id, caller, document_id, pages, status, error, uri, pdf_uri, remote, at, case_id)
+		VALUES ($1, $2, $3, $4, (SELECT caller FROM calls WHERE call_id = $4), NULLIF($5, ''), $6, $7, NULLIF($8, ''),
+			NULLIF($9, ''), NULLIF($10, ''), NULLIF($11, ''), $12, NULLIF($13, ''))
 		ON CONFLICT (id) DO NOTHING`,
 		p.FaxID, env.ID, dir, env.CallID, p.DocumentID, p.Pages, p.Status, p.Error, p.URI, p.PDFURI, p.Remote, env.Time, env.CaseID)
 	if err != nil {
 		return fmt.Errorf("insert fax %s: %w", p.FaxID, err)
+	}
+	return nil
+}
+
+// Fax is one fax as agents see it.
+type Fax struct {
+	ID         string    `json:"id"`
+	Direction  string    `json:"direction"`
+	CallID     string    `json:"call_id"`
+	Caller     string    `json:"caller,omitempty"`
+	DocumentID string    `json:"document_id,omitempty"`
+	Pages      int       `json:"pages"`
+	Status     string    `json:"status"`
+	Error      string    `json:"error,omitempty"`
+	URI        string    `json:"-"` // TIFF path on the server
+	PDFURI     string    `json:"-"` // PDF copy path on the server
+	Remote     string    `json:"remote_station,omitempty"`
+	At         time.Time `json:"at"`
+	CaseID     string    `json:"case_id,omitempty"`
+}
+
+// FaxCursor is the keyset position of a fax list.
+type FaxCursor struct {
+	At time.Time `json:"t"`
+	ID string    `json:"id"`
+}
+
+// Faxes reads faxes and links received ones to cases.
+type Faxes struct{ pool *pgxpool.Pool }
+
+// NewFaxes returns the fax store.
+func NewFaxes(pool *pgxpool.Pool) *Faxes { return &Faxes{pool: pool} }
+
+const faxCols = `id::text, direction, call_id, COALESCE(caller, ''), COALESCE(document_id, ''), pages, status, COALESCE(error, ''),
+	COALESCE(uri, ''), COALESCE(pdf_uri, ''), COALESCE(remote, ''), at, COALESCE(case_id, '')`
+
+func scanFax(row pgx.Row) (Fax, error) {
+	var f Fax
+	err := row.Scan(&f.ID, &f.Direction, &f.CallID, &f.Caller, &f.DocumentID, &f.Pages, &f.Status, &f.Error, &f.URI, &f.PDFURI,
+		&f.Remote, &f.At, &f.CaseID)
+	return f, err
+}
+
+// ListReceivedOpen lists successfully received faxes not yet on a case, oldest first.
+func (s *Faxes) ListReceivedOpen(ctx context.Context, after *FaxCursor, limit int) ([]Fax, error) {
+	var t time.Time
+	id := "00000000-0000-0000-0000-000000000000"
+	if after != nil {
+		t, id = after.At, after.ID
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+faxCols+` FROM faxes
+		WHERE direction = 'received' AND status = 'success' AND case_id IS NULL AND (at, id) > ($1, $2::uuid)
+		ORDER BY at, id LIMIT $3`, t, id, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list faxes: %w", err)
+	}
+	defer rows.Close()
+	var out []Fax
+	for rows.Next() {
+		f, err := scanFax(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list faxes: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// Get returns one fax, or domain.ErrNotFound.
+func (s *Faxes) Get(ctx context.Context, id string) (Fax, error) {
+	if !validUUID(id) {
+		return Fax{}, domain.ErrNotFound
+	}
+	f, err := scanFax(s.pool.QueryRow(ctx, `SELECT `+faxCols+` FROM faxes WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Fax{}, domain.ErrNotFound
+	}
+	if err != nil {
+		return Fax{}, fmt.Errorf("get fax %s: %w", id, err)
+	}
+	return f, nil
+}
+
+// ClaimForCase marks a received fax as being filed on a case (ErrAlreadyCase if taken).
+func (s *Faxes) ClaimForCase(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE faxes SET case_id = '' WHERE id = $1 AND case_id IS NULL AND direction = 'received'`, id)
+	if err != nil {
+		return fmt.Errorf("claim fax %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrAlreadyCase
+	}
+	return nil
+}
+
+// SetCase links a claimed fax to its case.
+func (s *Faxes) SetCase(ctx context.Context, id, caseID string) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE faxes SET case_id = $2 WHERE id = $1`, id, caseID); err != nil {
+		return fmt.Errorf("link fax %s to case: %w", id, err)
+	}
+	return nil
+}
+
+// Release undoes ClaimForCase.
+func (s *Faxes) Release(ctx context.Context, id string) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE faxes SET case_id = NULL WHERE id = $1 AND case_id = ''`, id); err != nil {
+		return fmt.Errorf("release fax %s: %w", id, err)
 	}
 	return nil
 }

@@ -129,6 +129,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		}}})
 
 	apiSrv.MountVoicemails(api.VoicemailRoutes{Service: service, Voicemails: store.NewVoicemails(pool)}) // voice services (T9)
+	apiSrv.MountFaxes(api.FaxRoutes{Service: service, Faxes: store.NewFaxes(pool)})                      // voice services (T11)
 
 	ops, err := svc.NewOps(cfg.HTTPAddr, reg, func() error {
 		pctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -1,0 +1,205 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+
+	"go.uber.org/zap"
+
+	"github.com/hotline12345/hotline/casework/access"
+	"github.com/hotline12345/hotline/casework/api/problem"
+	"github.com/hotline12345/hotline/casework/api/reqctx"
+	"github.com/hotline12345/hotline/casework/app"
+	"github.com/hotline12345/hotline/casework/domain"
+	"github.com/hotline12345/hotline/casework/store"
+)
+
+// FaxStore is what the fax routes need of the store.
+type FaxStore interface {
+	ListReceivedOpen(ctx context.Context, after *store.FaxCursor, limit int) ([]store.Fax, error)
+	Get(ctx context.Context, id string) (store.Fax, error)
+	ClaimForCase(ctx context.Context, id string) error
+	SetCase(ctx context.Context, id, caseID string) error
+	Release(ctx context.Context, id string) error
+}
+
+// FaxRoutes are the dependencies of the fax endpoints (T11: received faxes are
+// case material for an agent).
+type FaxRoutes struct {
+	Service *app.Service
+	Faxes   FaxStore
+}
+
+type faxHandlers struct {
+	s *Server
+	FaxRoutes
+}
+
+// MountFaxes registers GET /faxes, GET /faxes/{id}, GET /faxes/{id}/pdf and
+// POST /faxes/{id}/case.
+func (s *Server) MountFaxes(d FaxRoutes) {
+	h := &faxHandlers{s: s, FaxRoutes: d}
+	s.Mount(func(mux *http.ServeMux) {
+		p := Prefix + "/faxes"
+		mux.HandleFunc("GET "+p, h.list)
+		mux.HandleFunc("GET "+p+"/{id}", h.get)
+		mux.HandleFunc("GET "+p+"/{id}/pdf", h.pdf)
+		mux.HandleFunc("POST "+p+"/{id}/case", h.toCase)
+	})
+}
+
+// list is GET /faxes: received faxes not yet on a case, oldest first.
+func (h *faxHandlers) list(w http.ResponseWriter, r *http.Request) {
+	if _, ok := access.Check(w, r, voicemailRoles...); !ok {
+		return
+	}
+	if !OnlyParams(w, r, "limit", "cursor") {
+		return
+	}
+	var after store.FaxCursor
+	page, ok := ParsePage(w, r, &after)
+	if !ok {
+		return
+	}
+	var cur *store.FaxCursor
+	if page.HasCursor {
+		cur = &after
+	}
+	rows, err := h.Faxes.ListReceivedOpen(r.Context(), cur, page.Fetch())
+	if err != nil {
+		problem.Internal(w, r, err)
+		return
+	}
+	l, err := NewList(rows, page, func(f store.Fax) any { return store.FaxCursor{At: f.At, ID: f.ID} })
+	if err != nil {
+		problem.Internal(w, r, err)
+		return
+	}
+	WriteJSON(w, r, http.StatusOK, l)
+}
+
+func (h *faxHandlers) find(w http.ResponseWriter, r *http.Request) (store.Fax, access.Principal, bool) {
+	p, ok := access.Check(w, r, voicemailRoles...)
+	if !ok {
+		return store.Fax{}, p, false
+	}
+	id := r.PathValue("id")
+	reqctx.Annotate(r.Context(), zap.String("fax_id", id))
+	f, err := h.Faxes.Get(r.Context(), id)
+	if errors.Is(err, domain.ErrNotFound) {
+		problem.NotFound(w, r, "no fax with that id")
+		return f, p, false
+	}
+	if err != nil {
+		problem.Internal(w, r, err)
+		return f, p, false
+	}
+	return f, p, true
+}
+
+func (h *faxHandlers) get(w http.ResponseWriter, r *http.Request) {
+	if f, _, ok := h.find(w, r); ok {
+		WriteJSON(w, r, http.StatusOK, f)
+	}
+}
+
+// pdf is GET /faxes/{id}/pdf: the PDF copy of a received fax (audited).
+func (h *faxHandlers) pdf(w http.ResponseWriter, r *http.Request) {
+	f, _, ok := h.find(w, r)
+	if !ok {
+		return
+	}
+	if f.PDFURI == "" {
+		problem.NotFound(w, r, "this fax has no PDF copy")
+		return
+	}
+	file, err := os.Open(f.PDFURI)
+	if errors.Is(err, os.ErrNotExist) {
+		problem.Write(w, r, problem.Problem{Type: problem.TypeNotFound, Status: http.StatusGone, Detail: "the fax is no longer in the store"})
+		return
+	}
+	if err != nil {
+		problem.Internal(w, r, err)
+		return
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		problem.Internal(w, r, err)
+		return
+	}
+	if err := h.s.auditor.Audit(r.Context(), access.ActionRead, "fax", f.ID); err != nil {
+		problem.Internal(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Cache-Control", "private, no-store")
+	http.ServeContent(w, r, f.ID+".pdf", fi.ModTime(), file)
+}
+
+// toCase is POST /faxes/{id}/case: registers a case from a received fax in one
+// step (body as POST /cases; phone, channel fax, call and material default from
+// the fax).
+func (h *faxHandlers) toCase(w http.ResponseWriter, r *http.Request) {
+	f, p, ok := h.find(w, r)
+	if !ok {
+		return
+	}
+	if !p.Has(domain.AllowedRoles(domain.ActionRegister)...) {
+		problem.Forbidden(w, r, "your role may not register cases")
+		return
+	}
+	var in registerRequest
+	if !DecodeJSON(w, r, &in) {
+		return
+	}
+	if f.Direction != "received" || f.Status != "success" {
+		problem.Conflict(w, r, "only a received fax can become a case")
+		return
+	}
+	if err := h.Faxes.ClaimForCase(r.Context(), f.ID); err != nil {
+		if errors.Is(err, store.ErrAlreadyCase) {
+			problem.Conflict(w, r, "the fax is being or was already filed on a case")
+			return
+		}
+		problem.Internal(w, r, err)
+		return
+	}
+	if in.Caller.Phone == "" {
+		in.Caller.Phone = f.Caller
+	}
+	if in.Channel == "" {
+		in.Channel = domain.ChannelFax
+	}
+	if in.CallID == "" {
+		in.CallID = f.CallID
+	}
+	ref := f.PDFURI
+	if ref == "" {
+		ref = f.URI
+	}
+	in.Materials = append(in.Materials, domain.MaterialRef{Kind: domain.MaterialFax, Ref: ref})
+	if in.ReceivedAt.IsZero() {
+		in.ReceivedAt = f.At
+	}
+	c, err := h.Service.Register(r.Context(), p.Actor(), app.RegisterInput{
+		Caller: in.Caller, ReceivedAt: in.ReceivedAt, Content: in.Content, Category: in.Category, Region: in.Region,
+		Urgency: in.Urgency, Confidentiality: in.Confidentiality, Channel: in.Channel, HandlingMode: in.HandlingMode,
+		CallID: in.CallID, Materials: in.Materials, CallbackConsent: in.CallbackConsent,
+	})
+	if err != nil {
+		if rerr := h.Faxes.Release(context.WithoutCancel(r.Context()), f.ID); rerr != nil {
+			reqctx.Logger(r.Context()).Error("fax claim not released", zap.Error(rerr))
+		}
+		problem.Error(w, r, err)
+		return
+	}
+	if err := h.Faxes.SetCase(r.Context(), f.ID, c.ID()); err != nil {
+		problem.Internal(w, r, err)
+		return
+	}
+	w.Header().Set("Location", Prefix+"/cases/"+c.ID())
+	WriteJSON(w, r, http.StatusCreated, c.ViewFor(p.Actor()))
+}
