@@ -41,3 +41,31 @@ func TestCallbackNumbersThatMayBeDialled(t *testing.T) {
 		}
 	}
 }
+
+func TestCallbacksDueOnlyInCallingHours(t *testing.T) {
+	hours, _ := ParseCallingHours("09:00-12:00")
+	cb := &Callbacks{cfg: CallbackConfig{Hours: hours}, jobs: map[string]*callbackJob{}}
+	at := func(hhmm string) time.Time {
+		tm, _ := time.ParseInLocation("2006-01-02 15:04", "2026-11-23 "+hhmm, shanghai)
+		return tm
+	}
+	cb.jobs["a"] = &callbackJob{EventID: "a", NextAt: at("08:00")}
+	cb.jobs["b"] = &callbackJob{EventID: "b", NextAt: at("10:30")} // a retry not yet due
+	if got := cb.due(at("08:30")); len(got) != 0 {
+		t.Fatalf("before calling hours: %d due", len(got))
+	}
+	got := cb.due(at("10:00"))
+	if len(got) != 1 || got[0].EventID != "a" || !got[0].running {
+		t.Fatalf("at 10:00: %+v, want only a, marked running", got)
+	}
+	if again := cb.due(at("10:01")); len(again) != 0 {
+		t.Fatalf("a running job must not start twice: %+v", again)
+	}
+	if got := cb.due(at("11:00")); len(got) != 1 || got[0].EventID != "b" {
+		t.Fatalf("at 11:00: %+v, want b", got)
+	}
+	cb.jobs["c"] = &callbackJob{EventID: "c", NextAt: at("11:00")}
+	if got := cb.due(at("12:00")); len(got) != 0 {
+		t.Fatalf("after calling hours: %+v", got)
+	}
+}
