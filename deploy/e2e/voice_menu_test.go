@@ -3,7 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"strings"
 	"slices"
 	"testing"
 	"time"
@@ -65,6 +68,21 @@ func TestVoiceMenuOffHoursVoicemail(t *testing.T) {
 	})
 	if outcome != "voicemail" || by != "system" {
 		t.Errorf("call outcome %q hung up by %q, want voicemail by system", outcome, by)
+	}
+	resp, err := http.Get("http://" + h.callHTTP + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, series := range []string{
+		`hotline_menu_choices_total{choice="voicemail",menu="main"} 1`,
+		`hotline_voicemails_total{reason="dtmf",result="left"} 1`,
+		`hotline_voicemail_length_seconds_count 1`,
+	} {
+		if !strings.Contains(string(metrics), series) {
+			t.Errorf("/metrics lacks %s", series)
+		}
 	}
 }
 
