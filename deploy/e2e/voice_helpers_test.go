@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -173,9 +174,19 @@ type utterance struct {
 }
 
 type line struct {
-	p     *rtpPeer
-	queue chan utterance
-	done  chan struct{}
+	p      *rtpPeer
+	queue  chan utterance
+	done   chan struct{}
+	paused atomic.Bool
+}
+
+// keys sends DTMF with the microphone muted, as phones do: voice packets in the
+// middle of an RFC 4733 event make Asterisk end the event early and take its
+// remaining packets for new key presses (doubled digits).
+func (l *line) keys(digits string) {
+	l.paused.Store(true)
+	defer l.paused.Store(false)
+	l.p.sendDigits(digits)
 }
 
 // startLine starts the microphone (after the hotline's first RTP arrived);
@@ -209,6 +220,11 @@ func (p *rtpPeer) startLine(t *testing.T) *line {
 					cur, sent = u.samples, u.sent
 				default:
 				}
+			}
+			if l.paused.Load() {
+				next = next.Add(20 * time.Millisecond)
+				time.Sleep(time.Until(next))
+				continue
 			}
 			frame := noise
 			if len(cur) > 0 {

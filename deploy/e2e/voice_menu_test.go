@@ -6,8 +6,8 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -28,12 +28,12 @@ func TestVoiceMenuOffHoursVoicemail(t *testing.T) {
 	mic := rtp.startLine(t)
 	before := existingRecordings()
 	keyAt := time.Now()
-	rtp.sendDigits("2") // typed ahead during the greeting: the menu takes it at once
+	mic.keys("2") // typed ahead during the greeting: the menu takes it at once
 	waitRecordingStarted(t, before)
 	t.Logf("key 2 to recording started: %v (greeting rest + instructions + beep)", time.Since(keyAt).Round(10*time.Millisecond))
 	speech := speechSamples(t, "greeting")
 	mic.say(speech)
-	rtp.sendDigits("#")
+	mic.keys("#")
 
 	vm := h.waitEvent(caller, "call.voicemail_left", map[string]any{"reason": "dtmf"})
 	uri := fmt.Sprint(vm["uri"])
@@ -144,12 +144,12 @@ func TestVoiceMenuInvalidKeyThenHangupMidMessage(t *testing.T) {
 	res, hangUp := voiceCall(t, caller, rtp, 120*time.Second)
 	waitHeard(t, rtp, 25, "the greeting")
 	mic := rtp.startLine(t)
-	rtp.sendDigits("7")
+	mic.keys("7")
 	h.waitEvent(caller, "call.menu_choice", map[string]any{"choice": "invalid", "key": "7"})
 	heard := rtp.loudFrameCount()
 	waitHeard(t, rtp, heard+50, "the re-prompt after the invalid key")
 	before := existingRecordings()
-	rtp.sendDigits("2")
+	mic.keys("2")
 	keyAt := time.Now()
 	h.waitEvent(caller, "call.menu_choice", map[string]any{"choice": "voicemail", "attempt": 2})
 	t.Logf("key 2 to call.menu_choice stored in PostgreSQL: %v", time.Since(keyAt).Round(time.Millisecond))
@@ -183,11 +183,11 @@ func TestVoiceInHoursWithoutAgents(t *testing.T) {
 	const caller = "13800000024"
 	res, hangUp := voiceCall(t, caller, rtp, 120*time.Second)
 	waitHeard(t, rtp, 25, "the greeting")
-	rtp.startLine(t)
+	mic := rtp.startLine(t)
 	// Let the greeting, the notice and "all agents busy" play: more than 8 s
 	// of speech, then repeat the menu.
 	waitHeard(t, rtp, 400, "the recording notice and the menu")
-	rtp.sendDigits("0")
+	mic.keys("0")
 	h.waitEvent(caller, "call.menu_choice", map[string]any{"choice": "repeat", "key": "0"})
 	hangUp()
 	if r := waitSIPp(t, res, 60*time.Second); r.err != nil {

@@ -85,10 +85,10 @@ func TestVoiceVoicemailToCase(t *testing.T) {
 	waitHeard(t, rtp, 25, "the greeting")
 	mic := rtp.startLine(t)
 	before := existingRecordings()
-	rtp.sendDigits("2")
+	mic.keys("2")
 	waitRecordingStarted(t, before)
 	mic.say(speechSamples(t, "fallback-apology"))
-	rtp.sendDigits("#")
+	mic.keys("#")
 	vm := h.waitEvent(caller, "call.voicemail_left", nil)
 	id := fmt.Sprint(vm["message_id"])
 	if r := waitSIPp(t, res, 60*time.Second); r.err != nil {
