@@ -114,20 +114,6 @@ func (s *Session) WaitRecording(ctx context.Context, name string) (RecordResult,
 	return res, err
 }
 
-// StartBridgeMOH plays music on hold to everyone in a (holding) bridge.
-func (s *Session) StartBridgeMOH(ctx context.Context, bridgeID, class string) error {
-	return s.rest(ctx, "bridge_moh_start", func() error {
-		return s.c.rest.Bridge().MOH(ariv5.NewKey(ariv5.BridgeKey, bridgeID), class)
-	})
-}
-
-// StopBridgeMOH stops a bridge's music on hold.
-func (s *Session) StopBridgeMOH(ctx context.Context, bridgeID string) error {
-	return s.rest(ctx, "bridge_moh_stop", func() error {
-		return s.c.rest.Bridge().StopMOH(ariv5.NewKey(ariv5.BridgeKey, bridgeID))
-	})
-}
-
 // OwnChannel routes the events of a channel created elsewhere to this session
 // (e.g. an agent's channel handed over by a blind transfer).
 func (s *Session) OwnChannel(id string) {

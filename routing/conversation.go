@@ -122,7 +122,7 @@ func (c *callState) converse(staff, agentCh string) (*waiter, error) {
 	}()
 
 	// T5: "X号话务员为您服务" before the bridge.
-	_ = c.sess.StopMOH(c.ctx, c.ch)
+	c.leaveHold()
 	media := []string{}
 	if p, err := s.speaker.RenderText(c.ctx, prompts.Digits(staff)); err == nil {
 		media = append(media, prompts.SoundURI(p))

@@ -219,7 +219,58 @@ type callState struct {
 	recording    string // live recording name, "" until the first agent answers
 	snoop        string
 	recStart     time.Time
-	bridge       string
+	bridge       string // mixing bridge: caller, agent, unit
+	holdBridge   string // holding bridge the caller waits in, with music
+	inHold       bool
+}
+
+// hold puts the caller into a holding bridge with music on hold. The music
+// starts once per bridge (Asterisk refuses to restart a bridge's music after
+// stopping it), and announcements are played to the caller's channel in the
+// bridge, which takes the place of the music while they play.
+func (c *callState) hold() {
+	if c.inHold {
+		return
+	}
+	b, err := c.sess.CreateBridge(c.ctx, "holding")
+	if err != nil {
+		c.log.Warn("holding bridge", zap.Error(err))
+		return
+	}
+	c.holdBridge = b
+	if err := c.sess.AddToBridge(c.ctx, b, c.ch); err != nil {
+		if !c.callerGone() {
+			c.log.Warn("caller not put on hold", zap.Error(err))
+		}
+		return
+	}
+	c.inHold = true
+	c.music()
+}
+
+// music plays music on hold to the waiting caller (the caller's own channel:
+// bridge music needs Asterisk's chan_bridge_media, which is not loaded).
+func (c *callState) music() {
+	if err := c.sess.StartMOH(c.ctx, c.ch, c.s.cfg.MOHClass); err != nil && !c.callerGone() {
+		c.log.Warn("music on hold", zap.Error(err))
+	}
+}
+
+// leaveHold takes the caller out of the holding bridge and destroys it.
+func (c *callState) leaveHold() {
+	if c.holdBridge == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), 5*time.Second)
+	defer cancel()
+	if c.inHold {
+		_ = c.sess.StopMOH(ctx, c.ch)
+		if err := c.sess.RemoveFromBridge(ctx, c.holdBridge, c.ch); err != nil && !c.callerGone() {
+			c.log.Warn("caller not taken off hold", zap.Error(err))
+		}
+	}
+	_ = c.sess.DestroyBridge(ctx, c.holdBridge)
+	c.holdBridge, c.inHold = "", false
 }
 
 // callerGone tells whether the caller hung up (as opposed to ctx ending).
@@ -243,9 +294,8 @@ func (c *callState) wait(w *waiter) (string, string, error) {
 	c.call.SetOutcome("queued")
 	c.log.Info("caller queued", zap.Int("position", pos))
 	moh := func() {
-		if err := c.sess.StartMOH(c.ctx, c.ch, s.cfg.MOHClass); err != nil && !c.callerGone() {
-			c.log.Warn("music on hold", zap.Error(err))
-		}
+		c.hold()
+		c.music()
 	}
 	moh()
 	maxWait := time.NewTimer(s.cfg.MaxWait)
@@ -284,7 +334,7 @@ func (c *callState) wait(w *waiter) (string, string, error) {
 		case <-maxWait.C:
 			s.metrics.overflow.Inc()
 			s.metrics.wait.WithLabelValues("overflow").Observe(time.Since(w.enqueued).Seconds())
-			_ = c.sess.StopMOH(c.ctx, c.ch)
+			c.leaveHold()
 			c.log.Info("maximum wait passed: caller goes to voicemail", zap.Duration("waited", time.Since(w.enqueued)))
 			return "", "", ivr.ErrNoAgent
 		case <-announce.C:

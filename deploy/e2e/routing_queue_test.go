@@ -158,6 +158,14 @@ func TestRoutingNoAgentReadyAnnouncementsAbandonOverflow(t *testing.T) {
 	if r := waitSIPp(t, resA, 30*time.Second); r.err != nil {
 		t.Fatalf("caller 1: %v\n%s", r.err, r.output)
 	}
+	// Waiting is never silence: music between the announcements.
+	gap := longestSilence(rtpA.received())
+	t.Logf("caller 1's longest silence while greeted and waiting: %s", gap)
+	// Prompts have short pauses at their ends (up to about 1.6 s measured); without
+	// music the 8 s between announcements would leave 5 s of silence.
+	if gap > 2500*time.Millisecond {
+		t.Errorf("caller 1 heard %s of silence: no music on hold?", gap)
+	}
 	ab := e.waitEventOf(t, c1, "call.abandoned")
 	waitMS, _ := ab.Payload["wait_ms"].(float64)
 	between := ab.At.Sub(qa.At)
@@ -193,4 +201,18 @@ func (e *rtEnv) metrics(t *testing.T) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// longestSilence is the longest run of silent 20 ms frames in samples.
+func longestSilence(samples []int16) time.Duration {
+	longest, run := 0, 0
+	for i := 0; i+160 <= len(samples); i += 160 {
+		if rms(samples[i:i+160]) > 180 {
+			run = 0
+			continue
+		}
+		run++
+		longest = max(longest, run)
+	}
+	return time.Duration(longest) * 20 * time.Millisecond
 }
