@@ -2,8 +2,10 @@ package ari
 
 // Operations the agent queue (package routing) needs beyond the front door's:
 // snooping on a channel (so a recording follows the caller across bridge
-// changes), recordings that run in the background, bridge music and a way to
-// ask Asterisk where it keeps its spool.
+// changes), recordings that run in the background, and fetching a finished
+// recording over ARI. (Bridge music and bridge playback would need Asterisk's
+// chan_bridge_media, which modules.conf does not load: waiting callers get
+// music on their own channel.)
 
 import (
 	"context"
