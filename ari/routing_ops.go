@@ -116,15 +116,6 @@ func (s *Session) WaitRecording(ctx context.Context, name string) (RecordResult,
 	return res, err
 }
 
-// OwnChannel routes the events of a channel created elsewhere to this session
-// (e.g. an agent's channel handed over by a blind transfer).
-func (s *Session) OwnChannel(id string) {
-	s.mu.Lock()
-	s.channel(id)
-	s.mu.Unlock()
-	s.own(ariv5.ChannelKey, id)
-}
-
 // FetchRecording copies a finished (stored) recording from Asterisk to dst over
 // ARI (GET /recordings/stored/{name}/file), then deletes it from Asterisk's
 // spool. Going through ARI rather than the file system works with Asterisk on
