@@ -9,6 +9,13 @@ import (
 	"github.com/hotline12345/hotline/casework/event"
 )
 
+// RegisterRoutingProjections registers the agent queue's projections with es.
+func RegisterRoutingProjections(es *EventStore) {
+	for t, p := range RoutingProjectors() {
+		es.Project(t, p)
+	}
+}
+
 // RoutingProjectors are the agent queue's projections (migration 0005), by
 // event type. cmd/casework registers them with EventStore.Project; duty-line
 // failures have their own (DutyLineFailureProjector).

@@ -13,9 +13,7 @@ func TestRoutingProjections(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
 	es := store.NewEventStore(pool)
-	for typ, p := range store.RoutingProjectors() {
-		es.Project(typ, p)
-	}
+	store.RegisterRoutingProjections(es)
 	const callID = "node-1700000000.77"
 	evs := []event.Envelope{
 		mustEvent(t, event.AgentAnswered, callID, event.AgentAnsweredPayload{StaffNumber: "1001", WaitMS: 12000}),
