@@ -104,7 +104,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 		events.Project(t, caseProjector)
 	}
 	events.Project(event.ThreeWayFailed, store.DutyLineFailureProjector)
-	store.RegisterRoutingProjections(events) // agent queue: call_agents, queue_abandons, call_recordings (0005)
+	// Agent queue: call_agents, queue_abandons, call_recordings (0005).
+	store.RegisterRoutingProjections(events)
 	store.RegisterVoiceProjections(events) // voice services: voicemails and faxes tables
 	relay := store.NewOutboxRelay(pool, js, cfg.Bus.SubjectRoot, log, reg)
 	scheduler := &escalation.Scheduler{Store: cases, Rules: rules, Coverage: cal, Metrics: escalation.NewMetrics(reg),
