@@ -78,14 +78,42 @@ func TestRoutingThreeWayAgentLeavesUnitStays(t *testing.T) {
 		return cu >= 50 && uc >= 50 && ua >= 50
 	})
 
+	// The agent drops the unit, then joins it again.
+	if code, out := e.agentAPI(t, "1001", "POST", "/api/v1/agent/call/threeway/drop", nil); code != http.StatusOK {
+		t.Fatalf("drop: %d %v", code, out)
+	}
+	dropped := e.waitEventOf(t, caller, "call.threeway_left")
+	if dropped.Payload["staff_number"] != nil || dropped.Payload["unit_id"] != rtUnitAnswers {
+		t.Errorf("unit dropped: threeway_left = %v, want the unit leaving", dropped.Payload)
+	}
+	if code, out := e.agentAPI(t, "1001", "POST", "/api/v1/agent/call/threeway/leave", nil); code != http.StatusConflict {
+		t.Errorf("leave without a unit: %d %v, want 409", code, out)
+	}
+	if code, out := e.agentAPI(t, "1001", "POST", "/api/v1/agent/call/threeway", map[string]any{"unit_id": rtUnitAnswers}); code != http.StatusOK {
+		t.Fatalf("three-way join again: %d %v", code, out)
+	}
+	eventually(t, 30*time.Second, "the unit to be back", func() bool {
+		n := 0
+		for _, ev := range e.events(t, caller) {
+			if ev.Type == "call.threeway_joined" {
+				n++
+			}
+		}
+		return n == 2
+	})
+
 	// The agent leaves: citizen and unit go on talking.
 	if code, out := e.agentAPI(t, "1001", "POST", "/api/v1/agent/call/threeway/leave", nil); code != http.StatusOK {
 		t.Fatalf("leave: %d %v", code, out)
 	}
-	left := e.waitEventOf(t, caller, "call.threeway_left")
-	if left.Payload["staff_number"] != "1001" {
-		t.Errorf("threeway_left = %v, want the agent 1001 leaving", left.Payload)
-	}
+	eventually(t, 30*time.Second, "threeway_left of the agent", func() bool {
+		for _, ev := range e.events(t, caller) {
+			if ev.Type == "call.threeway_left" && ev.Payload["staff_number"] == "1001" {
+				return true
+			}
+		}
+		return false
+	})
 	cu0, _ := toneFrames(rtp.received(), unitTone)
 	uc0, _ := toneFrames(rtpU.received(), citizenTone)
 	eventually(t, 30*time.Second, "citizen and unit still talking after the agent left", func() bool {
