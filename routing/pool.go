@@ -104,6 +104,9 @@ type Pool struct {
 	aht     time.Duration
 	// wrapEnds is when each agent in wrap-up becomes ready again.
 	wrapEnds map[string]time.Time
+	// onState, when set, hears every state change (called with p.mu held: it
+	// must not call back into the pool).
+	onState func(a Agent, prev State, spent time.Duration)
 }
 
 // NewPool returns an empty pool.
@@ -138,9 +141,13 @@ func (p *Pool) Changed() <-chan struct{} {
 // one (callers hold p.mu).
 func (p *Pool) setState(a *Agent, s State, reason string) {
 	now := p.now()
+	prev, spent, changed := a.State, time.Duration(0), a.State != s || a.Reason != reason
 	if a.State != s {
-		if !a.Since.IsZero() && p.metrics != nil {
-			p.metrics.stateSeconds.WithLabelValues(string(a.State)).Add(now.Sub(a.Since).Seconds())
+		if !a.Since.IsZero() {
+			spent = now.Sub(a.Since)
+			if p.metrics != nil {
+				p.metrics.stateSeconds.WithLabelValues(string(a.State)).Add(spent.Seconds())
+			}
 		}
 		a.State, a.Since = s, now
 		if s == Ready {
@@ -150,6 +157,9 @@ func (p *Pool) setState(a *Agent, s State, reason string) {
 	a.Reason = reason
 	if s != Paused {
 		a.Reason = ""
+	}
+	if changed && p.onState != nil {
+		p.onState(*a, prev, spent)
 	}
 	if s != WrapUp {
 		delete(p.wrapEnds, a.Staff)

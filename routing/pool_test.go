@@ -2,6 +2,7 @@ package routing
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +252,36 @@ func TestPoolStateChangesWhileRinging(t *testing.T) {
 	p.callEnded("1001", time.Minute)
 	if a, _ := p.Agent("1001"); a.State != LoggedOut {
 		t.Fatalf("after the call: %s, want logged_out (not wrap-up then ready)", a.State)
+	}
+}
+
+func TestPoolStateHook(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	p := NewPool(PoolConfig{WrapUp: 10 * time.Second}, nil, clk.now)
+	var got []string
+	p.onState = func(a Agent, prev State, spent time.Duration) {
+		got = append(got, fmt.Sprintf("%s>%s/%s:%s:%s", prev, a.State, a.Reason, spent, a.CallID))
+	}
+	_, _ = p.Apply("1001", ActLogin, "")
+	clk.t = clk.t.Add(5 * time.Second)
+	_, _ = p.Apply("1001", ActReady, "")
+	w := &waiter{callID: "c1"}
+	p.enqueue(w)
+	p.reserve(w)
+	clk.t = clk.t.Add(time.Minute)
+	p.offerDone(w, "1001", true)
+	clk.t = clk.t.Add(2 * time.Minute)
+	p.callEnded("1001", 2*time.Minute)
+	clk.t = clk.t.Add(10 * time.Second)
+	p.Agent("1001") // wrap-up ends lazily
+	want := []string{
+		"logged_out>paused/logged_in:0s:",
+		"paused>ready/:5s:",
+		"ready>on_call/:1m0s:c1",
+		"on_call>wrap_up/:2m0s:c1",
+		"wrap_up>ready/:10s:",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("state changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

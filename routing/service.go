@@ -146,18 +146,46 @@ type Deps struct {
 	Notify Notifier
 	// PopSubject returns the subject of an agent's screen pops.
 	PopSubject func(staff string) string
+	// Events, when set, gets agent.state_changed events (staff report), as
+	// Source.
+	Events EventSink
+	Source string
+}
+
+// EventSink takes events for the casework service (the call service's spooling
+// publisher).
+type EventSink interface {
+	Publish(env event.Envelope) error
 }
 
 // New builds the service.
 func New(cfg Config, deps Deps, m *Metrics, log *zap.Logger) *Service {
 	cfg.defaults()
-	return &Service{
+	s := &Service{
 		cfg: cfg, metrics: m, log: log,
 		pool:    NewPool(cfg.Pool, m, nil),
 		speaker: deps.Speaker, dir: deps.Directory, recs: deps.Recordings,
 		pop:  newPopHub(deps.Notify, deps.PopSubject, log),
 		live: map[string]*liveCall{}, token: map[string]string{},
 	}
+	if deps.Events != nil {
+		s.pool.onState = func(a Agent, prev State, spent time.Duration) {
+			callID := ""
+			if a.State == OnCall || a.State == WrapUp || prev == OnCall {
+				callID = a.CallID
+			}
+			env, err := event.New(event.AgentStateChanged, deps.Source, callID, event.AgentStatePayload{
+				StaffNumber: a.Staff, State: string(a.State), Reason: a.Reason, Previous: string(prev), PreviousMS: spent.Milliseconds(),
+			})
+			if err == nil {
+				err = deps.Events.Publish(env)
+			}
+			if err != nil {
+				log.Error("agent state event not recorded", zap.String("staff", a.Staff), zap.Error(err))
+			}
+		}
+	}
+	return s
 }
 
 // Pool exposes the agents and the queue (for the HTTP API and tests).

@@ -56,6 +56,13 @@ const (
 	CallbackResult     Type = "call.callback_result"
 )
 
+// Agent events, written by the call service's agent queue.
+const (
+	// AgentStateChanged: an agent's state changed (staff report: work, talk,
+	// wrap-up, pause and idle time per agent, C11).
+	AgentStateChanged Type = "agent.state_changed"
+)
+
 // Case events, written by the casework service.
 const (
 	// CaseChanged carries one immutable history entry of a case.

@@ -107,6 +107,19 @@ type ThreeWayPayload struct {
 	Confidential bool `json:"confidential,omitempty"`
 }
 
+// AgentStatePayload: an agent's state changed. The event has no call ID unless
+// a call caused the change (answer, hang-up).
+type AgentStatePayload struct {
+	StaffNumber string `json:"staff_number"`
+	// State is logged_out, ready, on_call, wrap_up or paused.
+	State string `json:"state"`
+	// Reason of a pause (break, logged_in, no_answer, ...).
+	Reason string `json:"reason,omitempty"`
+	// Previous state and the time spent in it.
+	Previous   string `json:"previous"`
+	PreviousMS int64  `json:"previous_ms"`
+}
+
 // PoliteEndingPayload: an agent ended an abusive call with the recorded prompt.
 type PoliteEndingPayload struct {
 	StaffNumber string `json:"staff_number"`

@@ -143,6 +143,8 @@ func newHumanService(cfg config, d humanDeps) (ivr.HumanService, error) {
 		Recordings: d.ARI,
 		Notify:     pop,
 		PopSubject: func(staff string) string { return rc.PopSubject + "." + staff + ".screenpop" },
+		Events:     d.Sink,
+		Source:     d.Source,
 	}
 	s := routing.New(rc.Service, deps, routing.NewMetrics(d.Registerer), d.Log.Named("routing"))
 	d.Log.Info("agent queue ready", zap.String("casework", rc.CaseworkURL),

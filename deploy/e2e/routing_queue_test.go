@@ -104,6 +104,23 @@ func TestRoutingLongestIdleRingTimeoutPromptRecording(t *testing.T) {
 	// Wrap-up, then ready again.
 	eventually(t, 20*time.Second, "1003 ready again after wrap-up", func() bool { return e.agentState(t, "1003")["state"] == "ready" })
 
+	// The agent's states are in the event stream for the staff report.
+	eventually(t, 20*time.Second, "1003's state changes in casework's event store", func() bool {
+		rows, err := e.pool.Query(context.Background(), `SELECT payload->>'state' FROM events
+			WHERE type = 'agent.state_changed' AND payload->>'staff_number' = '1003' ORDER BY occurred_at, id`)
+		if err != nil {
+			return false
+		}
+		defer rows.Close()
+		var states []string
+		for rows.Next() {
+			var st string
+			_ = rows.Scan(&st)
+			states = append(states, st)
+		}
+		return strings.Join(states, ",") == "paused,ready,on_call,wrap_up,ready"
+	})
+
 	// A second citizen: 1002 is still idle longest and rings out again — its
 	// second missed offer in a row sets it not ready (paused, no_answer); then
 	// 1001 (idle since before 1003's call ended) answers, not 1003.
