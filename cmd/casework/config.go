@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hotline12345/hotline/casework/event"
@@ -20,6 +21,8 @@ type config struct {
 	Bus         eventbus.Config
 	// Durable is the JetStream consumer name; every casework instance shares it.
 	Durable string
+	// DutyLineTrunks are the PJSIP trunks a unit's duty line may be dialled through.
+	DutyLineTrunks []string
 	// Policy is the city's deadline policy profile (casework/policy/profiles).
 	Policy string
 	// SelfServiceToken is the bearer token the call service presents for voice
@@ -42,6 +45,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		SubjectRoot: e.Str("HOTLINE_SUBJECT_ROOT", event.DefaultSubjectRoot),
 	}
 	c.Durable = e.Str("HOTLINE_CONSUMER", "casework")
+	// HOTLINE_DUTYLINE_TRUNKS [dutylines]: comma-separated; the same list the call
+	// service and hotlinectl use, so the directory only holds dialable duty lines.
+	for _, t := range strings.Split(e.Str("HOTLINE_DUTYLINE_TRUNKS", "dutylines"), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			c.DutyLineTrunks = append(c.DutyLineTrunks, t)
+		}
+	}
 	// HOTLINE_POLICY [shijiazhuang]: one of policy.Names().
 	c.Policy = e.Str("HOTLINE_POLICY", policy.Default)
 	if _, err := policy.Load(c.Policy); err != nil {

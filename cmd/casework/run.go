@@ -111,7 +111,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	scheduler := &escalation.Scheduler{Store: cases, Rules: rules, Coverage: cal, Metrics: escalation.NewMetrics(reg),
 		Log: log.Named("escalation"), Interval: cfg.EscalationInterval}
 
-	apiSrv, err := api.New(api.Config{Pool: pool, Log: log.Named("api"), Registerer: reg})
+	apiSrv, err := api.New(api.Config{Pool: pool, Log: log.Named("api"), Registerer: reg, DutyLineTrunks: cfg.DutyLineTrunks})
 	if err != nil {
 		return err
 	}
