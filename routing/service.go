@@ -252,10 +252,8 @@ type callState struct {
 	inHold       bool
 }
 
-// hold puts the caller into a holding bridge with music on hold. The music
-// starts once per bridge (Asterisk refuses to restart a bridge's music after
-// stopping it), and announcements are played to the caller's channel in the
-// bridge, which takes the place of the music while they play.
+// hold puts the caller into a holding bridge (one per wait; music is started
+// by the caller of hold, see music).
 func (c *callState) hold() {
 	if c.inHold {
 		return
@@ -273,7 +271,6 @@ func (c *callState) hold() {
 		return
 	}
 	c.inHold = true
-	c.music()
 }
 
 // music plays music on hold to the waiting caller (the caller's own channel:
