@@ -3,7 +3,6 @@ package ari
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -179,6 +178,19 @@ type RecordResult struct {
 // Record records the channel until the caller presses the terminator, stays silent
 // for MaxSilence, MaxDuration passes, or hangs up.
 func (s *Session) Record(ctx context.Context, chID string, o RecordOptions) (RecordResult, error) {
+	o = o.withDefaults()
+	if _, err := s.StartRecording(ctx, chID, o); err != nil {
+		return RecordResult{Name: o.Name, Format: o.Format}, err
+	}
+	res, err := s.WaitRecording(ctx, o.Name)
+	res.Format = o.Format
+	s.mu.Lock()
+	res.HungUp = s.hangupErr(chID) != nil
+	s.mu.Unlock()
+	return res, err
+}
+
+func (o RecordOptions) withDefaults() RecordOptions {
 	if o.Name == "" {
 		o.Name = uuid.NewString()
 	}
@@ -188,34 +200,7 @@ func (s *Session) Record(ctx context.Context, chID string, o RecordOptions) (Rec
 	if o.TerminateOn == "" {
 		o.TerminateOn = "none"
 	}
-	s.mu.Lock()
-	s.recording(o.Name)
-	s.mu.Unlock()
-	s.own(ariv5.LiveRecordingKey, o.Name)
-	err := s.rest(ctx, "record", func() error {
-		_, err := s.c.rest.Channel().Record(chKey(chID), o.Name, &ariv5.RecordingOptions{
-			Format: o.Format, MaxDuration: o.MaxDuration, MaxSilence: o.MaxSilence,
-			Beep: o.Beep, Terminate: o.TerminateOn, Exists: "fail",
-		})
-		return err
-	})
-	res := RecordResult{Name: o.Name, Format: o.Format}
-	if err != nil {
-		return res, err
-	}
-	err = s.wait(ctx, func() (bool, error) {
-		r := s.recordings[o.Name]
-		switch r.state {
-		case "done":
-			res.Duration, res.Talking, res.Silence = r.duration, r.talking, r.silence
-			res.HungUp = s.hangupErr(chID) != nil
-			return true, nil
-		case "failed":
-			return true, fmt.Errorf("recording %s failed: %s", o.Name, r.cause)
-		}
-		return false, nil
-	})
-	return res, err
+	return o
 }
 
 // OriginateRequest describes an outbound channel placed for this call.
@@ -226,12 +211,17 @@ type OriginateRequest struct {
 	AppArgs  string
 	// Variables set on the new channel before it dials.
 	Variables map[string]string
+	// ChannelID names the new channel; empty means a fresh UUID.
+	ChannelID string
 }
 
 // Originate places an outbound channel that enters our application owned by this
 // session (its StasisStart comes here, not to the Handler), and returns its ID.
 func (s *Session) Originate(ctx context.Context, r OriginateRequest) (string, error) {
-	id := uuid.NewString()
+	id := r.ChannelID
+	if id == "" {
+		id = uuid.NewString()
+	}
 	s.mu.Lock()
 	s.channel(id)
 	s.mu.Unlock()

@@ -59,15 +59,7 @@ func (s *Session) WaitInApp(ctx context.Context, id string) error {
 // WaitRecording collects the result. The recording ends when the channel hangs
 // up, StopRecording is called, or a limit in o passes.
 func (s *Session) StartRecording(ctx context.Context, chID string, o RecordOptions) (string, error) {
-	if o.Name == "" {
-		o.Name = uuid.NewString()
-	}
-	if o.Format == "" {
-		o.Format = "wav"
-	}
-	if o.TerminateOn == "" {
-		o.TerminateOn = "none"
-	}
+	o = o.withDefaults()
 	s.mu.Lock()
 	s.recording(o.Name)
 	s.mu.Unlock()

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	ariv5 "github.com/CyCoreSystems/ari/v5"
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 )
@@ -168,25 +167,8 @@ func (c *Client) Dial(ctx context.Context, log *zap.Logger, r OriginateRequest) 
 	c.mu.Unlock()
 	c.wg.Add(1)
 	o := &OutboundCall{Session: s, c: c}
-	s.mu.Lock()
-	s.channel(id)
-	s.mu.Unlock()
-	s.own(ariv5.ChannelKey, id)
-	secs := int(r.Timeout / time.Second)
-	if secs <= 0 {
-		secs = 30
-	}
-	err := s.rest(ctx, "originate", func() error {
-		_, err := c.rest.Channel().Originate(nil, ariv5.OriginateRequest{
-			Endpoint: r.Endpoint, CallerID: r.CallerID, Timeout: secs,
-			App: c.cfg.Application, AppArgs: r.AppArgs, ChannelID: id, Variables: r.Variables,
-		})
-		return err
-	})
-	if err != nil {
-		s.mu.Lock()
-		s.channel(id).info.HungUp = true
-		s.mu.Unlock()
+	r.ChannelID = id
+	if _, err := s.Originate(ctx, r); err != nil {
 		o.End()
 		return nil, err
 	}
