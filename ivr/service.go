@@ -96,7 +96,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.started, m.ended, m.duration, m.menuChoices, m.menuLatency, m.voicemails, m.vmSeconds,
 		m.lookups, m.faxes, m.callbacks)
+	// The label values dashboards and alerts read exist from the start, so a quiet
+	// hotline shows zeros rather than gaps.
 	m.started.WithLabelValues("inbound")
+	for _, c := range []string{"selfservice", "voicemail", "fax", "repeat", "invalid", "timeout", "default"} {
+		m.menuChoices.WithLabelValues(MainMenu, c)
+	}
+	m.voicemails.WithLabelValues("left", "dtmf")
+	m.voicemails.WithLabelValues("discarded", "silence")
+	for _, r := range []string{"detailed", "status_only", "not_found", "error"} {
+		m.lookups.WithLabelValues(r)
+	}
+	for _, d := range []string{"sent", "received"} {
+		m.faxes.WithLabelValues(d, "success")
+		m.faxes.WithLabelValues(d, "failed")
+	}
+	for _, r := range []string{"satisfied", "basically_satisfied", "dissatisfied", "unreachable"} {
+		m.callbacks.WithLabelValues("result", r)
+	}
 	return m
 }
 

@@ -73,5 +73,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.answered.WithLabelValues("false")
 	m.abandoned.WithLabelValues("true")
 	m.abandoned.WithLabelValues("false")
+	for _, o := range []string{"answered", "abandoned", "overflow"} {
+		m.wait.WithLabelValues(o)
+	}
+	for _, o := range []string{"joined", "no_answer", "busy", "congestion", "refused", "error"} {
+		m.threeway.WithLabelValues(o)
+	}
 	return m
 }
