@@ -52,51 +52,11 @@ func (s *Server) MountFaxes(d FaxRoutes) {
 
 // list is GET /faxes: received faxes not yet on a case, oldest first.
 func (h *faxHandlers) list(w http.ResponseWriter, r *http.Request) {
-	if _, ok := access.Check(w, r, voicemailRoles...); !ok {
-		return
-	}
-	if !OnlyParams(w, r, "limit", "cursor") {
-		return
-	}
-	var after store.FaxCursor
-	page, ok := ParsePage(w, r, &after)
-	if !ok {
-		return
-	}
-	var cur *store.FaxCursor
-	if page.HasCursor {
-		cur = &after
-	}
-	rows, err := h.Faxes.ListReceivedOpen(r.Context(), cur, page.Fetch())
-	if err != nil {
-		problem.Internal(w, r, err)
-		return
-	}
-	l, err := NewList(rows, page, func(f store.Fax) any { return store.FaxCursor{At: f.At, ID: f.ID} })
-	if err != nil {
-		problem.Internal(w, r, err)
-		return
-	}
-	WriteJSON(w, r, http.StatusOK, l)
+	listInbox(w, r, h.Faxes.ListReceivedOpen, func(f store.Fax) store.FaxCursor { return store.FaxCursor{At: f.At, ID: f.ID} })
 }
 
 func (h *faxHandlers) find(w http.ResponseWriter, r *http.Request) (store.Fax, access.Principal, bool) {
-	p, ok := access.Check(w, r, voicemailRoles...)
-	if !ok {
-		return store.Fax{}, p, false
-	}
-	id := r.PathValue("id")
-	reqctx.Annotate(r.Context(), zap.String("fax_id", id))
-	f, err := h.Faxes.Get(r.Context(), id)
-	if errors.Is(err, domain.ErrNotFound) {
-		problem.NotFound(w, r, "no fax with that id")
-		return f, p, false
-	}
-	if err != nil {
-		problem.Internal(w, r, err)
-		return f, p, false
-	}
-	return f, p, true
+	return findInbox(w, r, "fax", h.Faxes.Get)
 }
 
 func (h *faxHandlers) get(w http.ResponseWriter, r *http.Request) {

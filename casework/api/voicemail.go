@@ -58,51 +58,13 @@ func (s *Server) MountVoicemails(d VoicemailRoutes) {
 
 // list is GET /voicemails: messages not yet turned into a case, oldest first.
 func (h *voicemailHandlers) list(w http.ResponseWriter, r *http.Request) {
-	if _, ok := access.Check(w, r, voicemailRoles...); !ok {
-		return
-	}
-	if !OnlyParams(w, r, "limit", "cursor") {
-		return
-	}
-	var after store.VoicemailCursor
-	page, ok := ParsePage(w, r, &after)
-	if !ok {
-		return
-	}
-	var cur *store.VoicemailCursor
-	if page.HasCursor {
-		cur = &after
-	}
-	rows, err := h.Voicemails.ListOpen(r.Context(), cur, page.Fetch())
-	if err != nil {
-		problem.Internal(w, r, err)
-		return
-	}
-	l, err := NewList(rows, page, func(v store.Voicemail) any { return store.VoicemailCursor{LeftAt: v.LeftAt, ID: v.ID} })
-	if err != nil {
-		problem.Internal(w, r, err)
-		return
-	}
-	WriteJSON(w, r, http.StatusOK, l)
+	listInbox(w, r, h.Voicemails.ListOpen, func(v store.Voicemail) store.VoicemailCursor {
+		return store.VoicemailCursor{LeftAt: v.LeftAt, ID: v.ID}
+	})
 }
 
 func (h *voicemailHandlers) find(w http.ResponseWriter, r *http.Request) (store.Voicemail, access.Principal, bool) {
-	p, ok := access.Check(w, r, voicemailRoles...)
-	if !ok {
-		return store.Voicemail{}, p, false
-	}
-	id := r.PathValue("id")
-	reqctx.Annotate(r.Context(), zap.String("voicemail_id", id))
-	v, err := h.Voicemails.Get(r.Context(), id)
-	if errors.Is(err, domain.ErrNotFound) {
-		problem.NotFound(w, r, "no voicemail with that id")
-		return v, p, false
-	}
-	if err != nil {
-		problem.Internal(w, r, err)
-		return v, p, false
-	}
-	return v, p, true
+	return findInbox(w, r, "voicemail", h.Voicemails.Get)
 }
 
 // get is GET /voicemails/{id}.
