@@ -295,6 +295,10 @@ func (h *caseHandlers) visible(w http.ResponseWriter, r *http.Request, p access.
 // fail maps use-case errors: the domain's through problem.Error, a calendar
 // without the needed year as 503 with an alertable log line.
 func (h *caseHandlers) fail(w http.ResponseWriter, r *http.Request, err error) {
+	failUseCase(w, r, err)
+}
+
+func failUseCase(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, app.ErrCalendar) {
 		reqctx.Logger(r.Context()).Error("deadline needs official holiday data that is not loaded; update casework/calendar/data",
 			zap.Error(err))

@@ -6,11 +6,8 @@ import (
 	"net/http"
 	"os"
 
-	"go.uber.org/zap"
-
 	"github.com/hotline12345/hotline/casework/access"
 	"github.com/hotline12345/hotline/casework/api/problem"
-	"github.com/hotline12345/hotline/casework/api/reqctx"
 	"github.com/hotline12345/hotline/casework/app"
 	"github.com/hotline12345/hotline/casework/domain"
 	"github.com/hotline12345/hotline/casework/store"
@@ -119,47 +116,15 @@ func (h *faxHandlers) toCase(w http.ResponseWriter, r *http.Request) {
 		problem.Conflict(w, r, "only a received fax can become a case")
 		return
 	}
-	if err := h.Faxes.ClaimForCase(r.Context(), f.ID); err != nil {
-		if errors.Is(err, store.ErrAlreadyCase) {
-			problem.Conflict(w, r, "the fax is being or was already filed on a case")
-			return
-		}
-		problem.Internal(w, r, err)
-		return
-	}
-	if in.Caller.Phone == "" {
-		in.Caller.Phone = f.Caller
-	}
-	if in.Channel == "" {
-		in.Channel = domain.ChannelFax
-	}
-	if in.CallID == "" {
-		in.CallID = f.CallID
-	}
 	ref := f.PDFURI
 	if ref == "" {
 		ref = f.URI
 	}
-	in.Materials = append(in.Materials, domain.MaterialRef{Kind: domain.MaterialFax, Ref: ref})
-	if in.ReceivedAt.IsZero() {
-		in.ReceivedAt = f.At
-	}
-	c, err := h.Service.Register(r.Context(), p.Actor(), app.RegisterInput{
-		Caller: in.Caller, ReceivedAt: in.ReceivedAt, Content: in.Content, Category: in.Category, Region: in.Region,
-		Urgency: in.Urgency, Confidentiality: in.Confidentiality, Channel: in.Channel, HandlingMode: in.HandlingMode,
-		CallID: in.CallID, Materials: in.Materials, CallbackConsent: in.CallbackConsent,
+	fileOnCase(w, r, h.Service, p, in, inboxFiling{
+		kind: "fax", phone: f.Caller, callID: f.CallID, channel: domain.ChannelFax, at: f.At,
+		material: domain.MaterialRef{Kind: domain.MaterialFax, Ref: ref},
+		claim:    func(ctx context.Context) error { return h.Faxes.ClaimForCase(ctx, f.ID) },
+		release:  func(ctx context.Context) error { return h.Faxes.Release(ctx, f.ID) },
+		settle:   func(ctx context.Context, caseID string) error { return h.Faxes.SetCase(ctx, f.ID, caseID) },
 	})
-	if err != nil {
-		if rerr := h.Faxes.Release(context.WithoutCancel(r.Context()), f.ID); rerr != nil {
-			reqctx.Logger(r.Context()).Error("fax claim not released", zap.Error(rerr))
-		}
-		problem.Error(w, r, err)
-		return
-	}
-	if err := h.Faxes.SetCase(r.Context(), f.ID, c.ID()); err != nil {
-		problem.Internal(w, r, err)
-		return
-	}
-	w.Header().Set("Location", Prefix+"/cases/"+c.ID())
-	WriteJSON(w, r, http.StatusCreated, c.ViewFor(p.Actor()))
 }

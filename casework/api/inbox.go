@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/hotline12345/hotline/casework/access"
 	"github.com/hotline12345/hotline/casework/api/problem"
 	"github.com/hotline12345/hotline/casework/api/reqctx"
+	"github.com/hotline12345/hotline/casework/app"
 	"github.com/hotline12345/hotline/casework/domain"
+	"github.com/hotline12345/hotline/casework/store"
 )
 
 // Voicemails and received faxes are both inbox items: things the hotline took in
@@ -70,4 +73,65 @@ func findInbox[T any](w http.ResponseWriter, r *http.Request, kind string,
 		return item, p, false
 	}
 	return item, p, true
+}
+
+// inboxFiling says what an inbox item contributes to the case registered from it,
+// and how the item is claimed (so two agents cannot file it twice), given back
+// when the registration fails, and settled on the new case.
+type inboxFiling struct {
+	kind     string
+	phone    string
+	callID   string
+	channel  domain.Channel
+	material domain.MaterialRef
+	at       time.Time
+	claim    func(ctx context.Context) error
+	release  func(ctx context.Context) error
+	settle   func(ctx context.Context, caseID string) error
+}
+
+// fileOnCase registers a case from an inbox item in one step: the body is a case
+// registration whose phone, channel, call, time and material default from the item.
+func fileOnCase(w http.ResponseWriter, r *http.Request, svc *app.Service, p access.Principal, in registerRequest, f inboxFiling) {
+	if err := f.claim(r.Context()); err != nil {
+		if errors.Is(err, store.ErrAlreadyCase) {
+			problem.Conflict(w, r, "the "+f.kind+" is being or was already filed on a case")
+			return
+		}
+		problem.Internal(w, r, err)
+		return
+	}
+	if in.Caller.Phone == "" {
+		in.Caller.Phone = f.phone
+	}
+	if in.Channel == "" {
+		in.Channel = f.channel
+	}
+	if in.CallID == "" {
+		in.CallID = f.callID
+	}
+	in.Materials = append(in.Materials, f.material)
+	if in.ReceivedAt.IsZero() {
+		in.ReceivedAt = f.at
+	}
+	c, err := svc.Register(r.Context(), p.Actor(), app.RegisterInput{
+		Caller: in.Caller, ReceivedAt: in.ReceivedAt, Content: in.Content, Category: in.Category, Region: in.Region,
+		Urgency: in.Urgency, Confidentiality: in.Confidentiality, Channel: in.Channel, HandlingMode: in.HandlingMode,
+		CallID: in.CallID, Materials: in.Materials, CallbackConsent: in.CallbackConsent,
+	})
+	if err != nil {
+		// Give the item back to the list; the registration error is the answer.
+		if rerr := f.release(context.WithoutCancel(r.Context())); rerr != nil {
+			reqctx.Logger(r.Context()).Error(f.kind+" claim not released", zap.Error(rerr))
+		}
+		failUseCase(w, r, err)
+		return
+	}
+	if err := f.settle(r.Context(), c.ID()); err != nil {
+		problem.Internal(w, r, err)
+		return
+	}
+	reqctx.Annotate(r.Context(), zap.String("case_id", c.ID()))
+	w.Header().Set("Location", Prefix+"/cases/"+c.ID())
+	WriteJSON(w, r, http.StatusCreated, c.ViewFor(p.Actor()))
 }

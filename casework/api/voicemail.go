@@ -8,11 +8,8 @@ import (
 	"strconv"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/hotline12345/hotline/casework/access"
 	"github.com/hotline12345/hotline/casework/api/problem"
-	"github.com/hotline12345/hotline/casework/api/reqctx"
 	"github.com/hotline12345/hotline/casework/app"
 	"github.com/hotline12345/hotline/casework/domain"
 	"github.com/hotline12345/hotline/casework/store"
@@ -136,50 +133,13 @@ func (h *voicemailHandlers) toCase(w http.ResponseWriter, r *http.Request) {
 		problem.Conflict(w, r, "the message was already turned into case "+v.CaseID)
 		return
 	}
-	if err := h.Voicemails.ClaimForCase(r.Context(), v.ID, p.Actor().ID, h.s.now()); err != nil {
-		if errors.Is(err, store.ErrAlreadyCase) {
-			problem.Conflict(w, r, "the message is being or was already turned into a case")
-			return
-		}
-		problem.Internal(w, r, err)
-		return
-	}
-	if in.Caller.Phone == "" {
-		in.Caller.Phone = v.Caller
-	}
-	if in.Channel == "" {
-		in.Channel = domain.ChannelVoicemail
-	}
-	if in.CallID == "" {
-		in.CallID = v.CallID
-	}
-	in.Materials = append(in.Materials, domain.MaterialRef{Kind: domain.MaterialVoicemail, Ref: v.URI})
-	if in.ReceivedAt.IsZero() {
-		in.ReceivedAt = v.LeftAt
-	}
-	c, err := h.Service.Register(r.Context(), p.Actor(), app.RegisterInput{
-		Caller: in.Caller, ReceivedAt: in.ReceivedAt, Content: in.Content, Category: in.Category, Region: in.Region,
-		Urgency: in.Urgency, Confidentiality: in.Confidentiality, Channel: in.Channel, HandlingMode: in.HandlingMode,
-		CallID: in.CallID, Materials: in.Materials, CallbackConsent: in.CallbackConsent,
+	fileOnCase(w, r, h.Service, p, in, inboxFiling{
+		kind: "voicemail", phone: v.Caller, callID: v.CallID, channel: domain.ChannelVoicemail, at: v.LeftAt,
+		material: domain.MaterialRef{Kind: domain.MaterialVoicemail, Ref: v.URI},
+		claim: func(ctx context.Context) error {
+			return h.Voicemails.ClaimForCase(ctx, v.ID, p.Actor().ID, h.s.now())
+		},
+		release: func(ctx context.Context) error { return h.Voicemails.Release(ctx, v.ID) },
+		settle:  func(ctx context.Context, caseID string) error { return h.Voicemails.SetCase(ctx, v.ID, caseID) },
 	})
-	if err != nil {
-		// Give the message back to the list; the registration error is the answer.
-		if rerr := h.Voicemails.Release(context.WithoutCancel(r.Context()), v.ID); rerr != nil {
-			reqctx.Logger(r.Context()).Error("voicemail claim not released", zap.Error(rerr))
-		}
-		if errors.Is(err, app.ErrCalendar) {
-			problem.Write(w, r, problem.Problem{Type: problem.TypeUnavailable, Status: http.StatusServiceUnavailable,
-				Detail: "the working-day calendar for that year is not loaded"})
-			return
-		}
-		problem.Error(w, r, err)
-		return
-	}
-	if err := h.Voicemails.SetCase(r.Context(), v.ID, c.ID()); err != nil {
-		problem.Internal(w, r, err)
-		return
-	}
-	reqctx.Annotate(r.Context(), zap.String("case_id", c.ID()))
-	w.Header().Set("Location", Prefix+"/cases/"+c.ID())
-	WriteJSON(w, r, http.StatusCreated, c.ViewFor(p.Actor()))
 }
