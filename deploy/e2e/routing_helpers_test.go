@@ -345,57 +345,12 @@ func talk(t *testing.T, p *rtpPeer, freq float64) {
 				frame[i] = int16(6000 * math.Sin(2*math.Pi*freq*float64(n+i)/8000))
 			}
 			n += 160
-			rtSendFrame(p, frame)
+			p.sendFrame(frame)
 			next = next.Add(20 * time.Millisecond)
 			time.Sleep(time.Until(next))
 		}
 	}()
 	t.Cleanup(func() { close(stop); <-done })
-}
-
-func rtSendFrame(p *rtpPeer, samples []int16) {
-	p.mu.Lock()
-	remote := p.remote
-	if remote == nil {
-		p.mu.Unlock()
-		return
-	}
-	p.seq++
-	p.ts += 160
-	pkt := make([]byte, 12, 12+len(samples))
-	pkt[0], pkt[1] = 0x80, 8
-	binary.BigEndian.PutUint16(pkt[2:], p.seq)
-	binary.BigEndian.PutUint32(pkt[4:], p.ts)
-	p.mu.Unlock()
-	binary.BigEndian.PutUint32(pkt[8:], p.ssrc)
-	for _, s := range samples {
-		pkt = append(pkt, rtAlaw(s))
-	}
-	_, _ = p.conn.WriteToUDP(pkt, remote)
-}
-
-// rtAlaw is the ITU-T G.711 A-law encoder.
-func rtAlaw(pcm int16) byte {
-	v := int(pcm) >> 3
-	mask := 0xD5
-	if v < 0 {
-		mask = 0x55
-		v = -v - 1
-	}
-	seg := 0
-	for e := 0xFF; seg < 8 && v > e; e = e<<1 | 1 {
-		seg++
-	}
-	if seg >= 8 {
-		return byte(0x7F ^ mask)
-	}
-	a := seg << 4
-	if seg < 2 {
-		a |= (v >> 1) & 0x0F
-	} else {
-		a |= (v >> seg) & 0x0F
-	}
-	return byte(a ^ mask)
 }
 
 // samples returns a copy of what p has received so far.

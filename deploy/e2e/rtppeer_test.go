@@ -153,6 +153,53 @@ func (p *rtpPeer) sendDigits(digits string) {
 	}
 }
 
+// sendFrame sends one 20 ms PCMA frame (160 samples) from the caller's side.
+func (p *rtpPeer) sendFrame(samples []int16) {
+	p.mu.Lock()
+	remote := p.remote
+	if remote == nil {
+		p.mu.Unlock()
+		return
+	}
+	p.seq++
+	p.ts += 160
+	pkt := make([]byte, 12, 12+len(samples))
+	pkt[0], pkt[1] = 0x80, 8
+	binary.BigEndian.PutUint16(pkt[2:], p.seq)
+	binary.BigEndian.PutUint32(pkt[4:], p.ts)
+	p.mu.Unlock()
+	binary.BigEndian.PutUint32(pkt[8:], p.ssrc)
+	for _, s := range samples {
+		pkt = append(pkt, linear2alaw(s))
+	}
+	_, _ = p.conn.WriteToUDP(pkt, remote)
+}
+
+// linear2alaw is the ITU-T G.711 A-law encoder (13-bit magnitude, segment ends
+// 0x1F..0xFFF), the inverse of alaw2linear within a quantization step.
+func linear2alaw(pcm int16) byte {
+	v := int(pcm) >> 3
+	mask := 0xD5
+	if v < 0 {
+		mask = 0x55
+		v = -v - 1
+	}
+	seg := 0
+	for end := 0x1F; seg < 8 && v > end; end = end<<1 | 1 {
+		seg++
+	}
+	if seg >= 8 {
+		return byte(0x7F ^ mask)
+	}
+	a := seg << 4
+	if seg < 2 {
+		a |= (v >> 1) & 0x0F
+	} else {
+		a |= (v >> seg) & 0x0F
+	}
+	return byte(a ^ mask)
+}
+
 // G.711 decoders (ITU-T G.711), for measuring what the caller hears.
 func alaw2linear(a byte) int16 {
 	a ^= 0x55
@@ -181,4 +228,18 @@ func ulaw2linear(u byte) int16 {
 		return 0x84 - t
 	}
 	return t - 0x84
+}
+
+// TestALawRoundTrip keeps the test peer's encoder honest: what it sends decodes to
+// the same level within A-law's quantization (about 1/16 of the segment).
+func TestALawRoundTrip(t *testing.T) {
+	for _, x := range []int{0, 7, 31, 100, 255, 256, 1000, 4000, 6500, 12000, 20000, 32000} {
+		for _, pcm := range []int16{int16(x), int16(-x)} {
+			got := alaw2linear(linear2alaw(pcm))
+			diff := math.Abs(float64(got) - float64(pcm))
+			if diff > math.Max(16, math.Abs(float64(pcm))/16) {
+				t.Errorf("alaw(%d) decodes to %d", pcm, got)
+			}
+		}
+	}
 }

@@ -250,27 +250,6 @@ func (l *line) say(samples []int16) {
 	}
 }
 
-func (p *rtpPeer) sendFrame(samples []int16) {
-	p.mu.Lock()
-	remote := p.remote
-	if remote == nil {
-		p.mu.Unlock()
-		return
-	}
-	p.seq++
-	p.ts += 160
-	pkt := make([]byte, 12, 12+len(samples))
-	pkt[0], pkt[1] = 0x80, 8
-	binary.BigEndian.PutUint16(pkt[2:], p.seq)
-	binary.BigEndian.PutUint32(pkt[4:], p.ts)
-	p.mu.Unlock()
-	binary.BigEndian.PutUint32(pkt[8:], p.ssrc)
-	for _, s := range samples {
-		pkt = append(pkt, linear2alaw(s))
-	}
-	_, _ = p.conn.WriteToUDP(pkt, remote)
-}
-
 // tone is dur of a two-tone signal at about -14 dBFS (speech-like level).
 func tone(dur time.Duration) []int16 {
 	n := int(dur.Seconds() * 8000)
@@ -300,34 +279,6 @@ func speechSamples(t *testing.T, id string) []int16 {
 		out[k] = int16(binary.LittleEndian.Uint16(pcm[2*k:]))
 	}
 	return out
-}
-
-// linear2alaw is the ITU-T G.711 A-law encoder.
-func linear2alaw(pcm int16) byte {
-	segEnd := [8]int{0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF, 0x3FFF, 0x7FFF}
-	v := int(pcm) >> 3
-	mask := 0xD5
-	if v < 0 {
-		mask = 0x55
-		v = -v - 1
-	}
-	seg := 8
-	for i, e := range segEnd {
-		if v <= e {
-			seg = i
-			break
-		}
-	}
-	if seg >= 8 {
-		return byte(0x7F ^ mask)
-	}
-	a := seg << 4
-	if seg < 2 {
-		a |= (v >> 1) & 0x0F
-	} else {
-		a |= (v >> seg) & 0x0F
-	}
-	return byte(a ^ mask)
 }
 
 // callEvent is one stored event of a call.
