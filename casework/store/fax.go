@@ -90,16 +90,11 @@ func (s *Faxes) ListReceivedOpen(ctx context.Context, after *FaxCursor, limit in
 	if err != nil {
 		return nil, fmt.Errorf("list faxes: %w", err)
 	}
-	defer rows.Close()
-	var out []Fax
-	for rows.Next() {
-		f, err := scanFax(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list faxes: %w", err)
-		}
-		out = append(out, f)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Fax, error) { return scanFax(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list faxes: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Get returns one fax, or domain.ErrNotFound.

@@ -89,16 +89,11 @@ func (s *Voicemails) ListOpen(ctx context.Context, after *VoicemailCursor, limit
 	if err != nil {
 		return nil, fmt.Errorf("list voicemails: %w", err)
 	}
-	defer rows.Close()
-	var out []Voicemail
-	for rows.Next() {
-		v, err := scanVoicemail(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list voicemails: %w", err)
-		}
-		out = append(out, v)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Voicemail, error) { return scanVoicemail(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list voicemails: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Get returns one message, or domain.ErrNotFound.
