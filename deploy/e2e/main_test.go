@@ -278,8 +278,7 @@ func carrierCall(t *testing.T, caller string, rtp *rtpPeer, hold time.Duration) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	cmd := exec.Command("sipp",
+	return runSIPp(t, t.TempDir(), hold+30*time.Second,
 		"-sf", filepath.Join(st.repo, "deploy/e2e/sipp/carrier_call.xml"),
 		"-s", "12345",
 		"-i", carrierIP, "-p", fmt.Sprint(sipPort),
@@ -287,11 +286,18 @@ func carrierCall(t *testing.T, caller string, rtp *rtpPeer, hold time.Duration) 
 		"-key", "rtpaddr", rtp.Addr, "-key", "rtpport", fmt.Sprint(rtp.Port),
 		"-d", fmt.Sprint(hold.Milliseconds()),
 		"-m", "1", "-l", "1",
-		"-timeout", fmt.Sprintf("%ds", int(hold.Seconds())+30), "-timeout_error",
 		"-recv_timeout", "20000",
-		"-trace_err", "-nostdin",
 		fmt.Sprintf("127.0.0.1:%d", st.sipPort),
 	)
+}
+
+// runSIPp runs sipp in dir in the background, bounded in time; it is killed
+// (and waited for) when the test ends. The result carries its error log.
+func runSIPp(t *testing.T, dir string, bound time.Duration, args ...string) <-chan sippResult {
+	t.Helper()
+	args = append([]string{"-timeout", fmt.Sprintf("%ds", int(bound.Seconds())), "-timeout_error",
+		"-trace_err", "-nostdin"}, args...)
+	cmd := exec.Command("sipp", args...)
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -299,6 +305,7 @@ func carrierCall(t *testing.T, caller string, rtp *rtpPeer, hold time.Duration) 
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start sipp: %v", err)
 	}
+	done := make(chan struct{})
 	go func() {
 		err := cmd.Wait()
 		logs, _ := filepath.Glob(filepath.Join(dir, "*_errors.log"))
@@ -307,7 +314,16 @@ func carrierCall(t *testing.T, caller string, rtp *rtpPeer, hold time.Duration) 
 			out.Write(b)
 		}
 		res <- sippResult{err: err, output: out.String()}
+		close(done)
 	}()
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		default:
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
 	return res
 }
 

@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -254,7 +253,7 @@ func (e *rtEnv) waitEventOf(t *testing.T, caller, typ string) rtEvent {
 func rtUAS(t *testing.T, scenario, ip string, port int, rtp *rtpPeer) (dir string) {
 	t.Helper()
 	dir = t.TempDir()
-	runSIPpRT(t, dir, 10*time.Minute,
+	runSIPp(t, dir, 10*time.Minute,
 		"-sf", filepath.Join(st.repo, "deploy/e2e/sipp", scenario),
 		"-i", ip, "-p", fmt.Sprint(port),
 		"-key", "rtpaddr", rtp.Addr, "-key", "rtpport", fmt.Sprint(rtp.Port),
@@ -282,47 +281,12 @@ func rtCitizen(t *testing.T, caller string, rtp *rtpPeer) (res <-chan sippResult
 			"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n", caller, carrierIP, sipPort, randomHex(6), randomHex(4),
 			caller, carrierIP, callID)
 	}
-	return runSIPpRT(t, t.TempDir(), 10*time.Minute,
+	return runSIPp(t, t.TempDir(), 10*time.Minute,
 		"-sf", filepath.Join(st.repo, "deploy/e2e/sipp/routing_citizen.xml"), "-s", "12345",
 		"-i", carrierIP, "-p", fmt.Sprint(sipPort), "-cid_str", callID,
 		"-key", "caller", caller, "-key", "rtpaddr", rtp.Addr, "-key", "rtpport", fmt.Sprint(rtp.Port),
 		"-m", "1", "-l", "1", "-recv_timeout", "600000",
 		fmt.Sprintf("127.0.0.1:%d", st.sipPort)), hangUp
-}
-
-// runSIPpRT runs sipp in dir in the background; it is killed when the test ends.
-func runSIPpRT(t *testing.T, dir string, bound time.Duration, args ...string) <-chan sippResult {
-	t.Helper()
-	args = append([]string{"-timeout", fmt.Sprintf("%ds", int(bound.Seconds())), "-timeout_error",
-		"-trace_err", "-nostdin"}, args...)
-	cmd := exec.Command("sipp", args...)
-	cmd.Dir = dir
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	res := make(chan sippResult, 1)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start sipp: %v", err)
-	}
-	done := make(chan struct{})
-	go func() {
-		err := cmd.Wait()
-		logs, _ := filepath.Glob(filepath.Join(dir, "*_errors.log"))
-		for _, l := range logs {
-			b, _ := os.ReadFile(l)
-			out.Write(b)
-		}
-		res <- sippResult{err: err, output: out.String()}
-		close(done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-done:
-		default:
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	return res
 }
 
 // talk makes p send a sine tone of freq Hz every 20 ms (once it knows where to

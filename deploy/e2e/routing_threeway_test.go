@@ -245,7 +245,7 @@ func TestRoutingOutsideDirectoryRefused(t *testing.T) {
 
 	// The dialplan: the agent's own phone dials the duty number.
 	port, _ := freePort("udp")
-	r := waitSIPp(t, runSIPpRT(t, t.TempDir(), 60*time.Second,
+	r := waitSIPp(t, runSIPp(t, t.TempDir(), 60*time.Second,
 		"-sf", filepath.Join(st.repo, "deploy/e2e/sipp/routing_agent_dials.xml"), "-s", "8801",
 		"-i", a.ip, "-p", fmt.Sprint(port), "-key", "staff", "1001",
 		"-au", "1001", "-ap", "e2e-agent-1001-pass", "-m", "1", "-l", "1", "-recv_timeout", "10000",

@@ -14,7 +14,6 @@ import (
 	"math"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync/atomic"
 	"syscall"
@@ -133,36 +132,6 @@ func voiceCall(t *testing.T, caller string, rtp *rtpPeer, maxHold time.Duration)
 		"-key", "caller", caller, "-key", "rtpaddr", rtp.Addr, "-key", "rtpport", fmt.Sprint(rtp.Port),
 		"-m", "1", "-l", "1",
 		fmt.Sprintf("127.0.0.1:%d", st.sipPort)), hangUp
-}
-
-// runSIPp runs sipp in dir in the background with a bound on its run time.
-func runSIPp(t *testing.T, dir string, bound time.Duration, args ...string) <-chan sippResult {
-	t.Helper()
-	args = append([]string{"-timeout", fmt.Sprintf("%ds", int(bound.Seconds())), "-timeout_error",
-		"-trace_err", "-nostdin"}, args...)
-	cmd := exec.Command("sipp", args...)
-	cmd.Dir = dir
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	res := make(chan sippResult, 1)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start sipp: %v", err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-		}
-	})
-	go func() {
-		err := cmd.Wait()
-		logs, _ := filepath.Glob(filepath.Join(dir, "*_errors.log"))
-		for _, l := range logs {
-			b, _ := os.ReadFile(l)
-			out.Write(b)
-		}
-		res <- sippResult{err: err, output: out.String()}
-	}()
-	return res
 }
 
 // line is the caller's microphone: once started it sends a 20 ms PCMA packet
