@@ -38,6 +38,9 @@ func TestDrainKeepsLiveCallsAndSendsNewOnesToFallback(t *testing.T) {
 	if loud := newcomer.loudFrameCount(); loud < 50 {
 		t.Fatalf("call during drain heard %d non-silent frames, want the fallback apology", loud)
 	}
+	if !fallbackLogged(t, "13700137002") {
+		t.Fatal("the call during drain was not sent to the dialplan fallback")
+	}
 
 	lr := waitSIPp(t, liveRes, 40*time.Second)
 	if lr.err != nil {

@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,4 +68,18 @@ func TestFallbackAnswersWithoutCallService(t *testing.T) {
 	if loud < 50 {
 		t.Fatalf("the apology was not heard: %d non-silent frames", loud)
 	}
+	if !fallbackLogged(t, "13900139000") {
+		t.Fatal("Asterisk's log has no fallback for the caller: something else answered")
+	}
+}
+
+// fallbackLogged tells whether the dialplan's fallback (apology + native
+// voicemail) handled a call from caller on the test instance.
+func fallbackLogged(t *testing.T, caller string) bool {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(st.dataDir, "asterisk", st.instance, "log", "messages.log"))
+	if err != nil {
+		t.Fatalf("read Asterisk log: %v", err)
+	}
+	return strings.Contains(string(b), "fallback voicemail for "+caller+" ")
 }
