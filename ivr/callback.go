@@ -28,8 +28,11 @@ type CallbackConfig struct {
 	// PJSIP/{number}@carrier.
 	Dial     string
 	CallerID string
-	// Hours are the calling hours (every day, Asia/Shanghai).
-	Hours       CallingHours
+	// Hours are the calling hours (Asia/Shanghai) of each calling day.
+	Hours CallingHours
+	// Days are the calling days: nil calls every day; the working-day calendar
+	// keeps citizens from being phoned on weekends and public holidays.
+	Days        WorkingDays
 	Attempts    int
 	RetryDelay  time.Duration
 	RingTimeout time.Duration
@@ -85,6 +88,13 @@ func (h CallingHours) Open(t time.Time) bool {
 	return false
 }
 
+// WorkingDays tells whether the Asia/Shanghai date of t is an official working
+// day; *calendar.Calendar is one (调休 makeup days included). An error means
+// the calendar cannot tell, e.g. a year without the State Council notice.
+type WorkingDays interface {
+	IsWorkingDay(t time.Time) (bool, error)
+}
+
 // Dialer places outbound calls in sessions of their own (ari.Client).
 type Dialer interface {
 	Dial(ctx context.Context, log *zap.Logger, r ari.OriginateRequest) (*ari.OutboundCall, error)
@@ -132,6 +142,9 @@ type Callbacks struct {
 	mu     sync.Mutex
 	jobs   map[string]*callbackJob // by event ID
 	wake   chan struct{}
+	// dayState is the last calling-day answer ("working", "off" or the
+	// calendar's error), so that due logs changes, not every tick (under mu).
+	dayState string
 }
 
 // NewCallbacks prepares callbacks; they use front's prompts, speech and events.
@@ -273,12 +286,17 @@ func (cb *Callbacks) Run(ctx, callCtx context.Context) error {
 }
 
 // due marks and returns the jobs whose next attempt may start now, oldest first.
+// Outside the calling hours or on a day that is not a calling day nothing is
+// due; the jobs wait.
 func (cb *Callbacks) due(now time.Time) []*callbackJob {
 	if !cb.cfg.Hours.Open(now) {
 		return nil
 	}
 	cb.mu.Lock()
 	defer cb.mu.Unlock()
+	if !cb.callingDay(now) {
+		return nil
+	}
 	var out []*callbackJob
 	for _, j := range cb.jobs {
 		if !j.running && !now.Before(j.NextAt) {
@@ -288,6 +306,42 @@ func (cb *Callbacks) due(now time.Time) []*callbackJob {
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].NextAt.Before(out[b].NextAt) })
 	return out
+}
+
+// callingDay tells whether callbacks may be made on now's Asia/Shanghai date
+// (callers hold cb.mu). When the calendar cannot answer, the answer is no: a
+// callback a few days late is better than phoning citizens on a public holiday.
+// Each change of answer is logged once, not at every scheduler tick; a
+// calendar error names the date, so an unanswerable calendar is logged again
+// each day the jobs keep waiting.
+func (cb *Callbacks) callingDay(now time.Time) bool {
+	if cb.cfg.Days == nil {
+		return true
+	}
+	// The calendar judges the Shanghai date itself; converting here keeps
+	// other WorkingDays implementations from judging the server's date.
+	l := now.In(shanghai)
+	working, err := cb.cfg.Days.IsWorkingDay(l)
+	state := map[bool]string{true: "working", false: "off"}[working]
+	if err != nil {
+		state = err.Error()
+	}
+	if state == cb.dayState {
+		return err == nil && working
+	}
+	prev := cb.dayState
+	cb.dayState = state
+	date := zap.String("date", l.Format(time.DateOnly))
+	switch {
+	case err != nil:
+		cb.log.Warn("working-day calendar cannot tell whether today is a working day; callbacks wait",
+			date, zap.Int("waiting", len(cb.jobs)), zap.Error(err))
+	case !working:
+		cb.log.Info("not a working day; callbacks wait", date, zap.Int("waiting", len(cb.jobs)))
+	case prev != "":
+		cb.log.Info("working day; callbacks resume", date, zap.Int("waiting", len(cb.jobs)))
+	}
+	return err == nil && working
 }
 
 func (cb *Callbacks) release(j *callbackJob) {

@@ -43,9 +43,19 @@ type config struct {
 	CaseworkToken string
 	// Satisfaction callbacks (T12).
 	Callback ivr.CallbackConfig
+	// CallbackDays is HOTLINE_CALLBACK_DAYS (callbackWorkingDays or
+	// callbackEveryDay); run sets Callback.Days from it, as the calendar is
+	// loaded there.
+	CallbackDays string
 	// Fax service (T11); nil docs dir: fax off.
 	Fax ivr.FaxConfig
 }
+
+// HOTLINE_CALLBACK_DAYS values.
+const (
+	callbackWorkingDays = "working"
+	callbackEveryDay    = "every"
+)
 
 func loadConfig(getenv func(string) string) (config, error) {
 	e := svc.NewEnv(getenv)
@@ -128,8 +138,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	// HOTLINE_CALLBACK_DIAL [PJSIP/{number}@carrier]: dial string; {number} is
 	// replaced by the case's caller number, the only number ever dialled.
 	// HOTLINE_CALLBACK_CALLERID [12345]: what the citizen sees.
-	// HOTLINE_CALLBACK_HOURS [09:00-12:00,14:00-20:00]: calling hours, every
-	// day, Asia/Shanghai; requests outside them wait.
+	// HOTLINE_CALLBACK_HOURS [09:00-12:00,14:00-20:00]: calling hours of each
+	// calling day, Asia/Shanghai; requests outside them wait.
+	// HOTLINE_CALLBACK_DAYS [working]: calling days. working: official working
+	// days by the working-day calendar (调休 makeup Saturdays in, holidays out;
+	// a date the calendar cannot answer, e.g. a year without the State Council
+	// notice, waits rather than risk a holiday); every: every day.
 	// HOTLINE_CALLBACK_ATTEMPTS [3]: tries before "unreachable".
 	// HOTLINE_CALLBACK_RETRY_DELAY [10m]: wait between tries.
 	// HOTLINE_CALLBACK_RING_TIMEOUT [30s]: ringing before "no answer".
@@ -153,6 +167,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	e.Check(!strings.Contains(c.Callback.Dial, "{number}"), "HOTLINE_CALLBACK_DIAL must contain {number}")
 	e.Check(c.Callback.Attempts < 1, "HOTLINE_CALLBACK_ATTEMPTS must be at least 1")
+	c.CallbackDays = e.OneOf("HOTLINE_CALLBACK_DAYS", callbackWorkingDays, callbackWorkingDays, callbackEveryDay)
 	// HOTLINE_FAX_DOCS_DIR [$HOTLINE_DATA_DIR/fax/documents]: catalogue PDFs,
 	// "<number>-<title>.pdf"; rendered to fax TIFF with ghostscript at start.
 	// When the directory does not exist the fax option says it is unavailable.

@@ -96,6 +96,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 	var callbacks *ivr.Callbacks
 	var cbConsumer *eventbus.Consumer
 	if cfg.Callback.Enabled {
+		if cfg.CallbackDays == callbackWorkingDays {
+			cfg.Callback.Days = cal // no callbacks on weekends and public holidays
+		}
 		if callbacks, err = ivr.NewCallbacks(cfg.Callback, front, client, log); err != nil {
 			return err
 		}
@@ -108,7 +111,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 	log.Info("voice services", zap.String("service_mode", cfg.ServiceMode.String()),
 		zap.String("office_hours", cfg.OfficeHours.String()), zap.Bool("staffed_24h", cfg.Staffed24h),
 		zap.Bool("human_service", human != nil), zap.Bool("selfservice", lookup != nil),
-		zap.String("voicemail_dir", cfg.Voicemail.Dir), zap.Bool("callbacks", callbacks != nil))
+		zap.String("voicemail_dir", cfg.Voicemail.Dir), zap.Bool("callbacks", callbacks != nil),
+		zap.String("callback_days", cfg.CallbackDays))
 
 	var draining atomic.Bool
 	ops, err := svc.NewOps(cfg.HTTPAddr, reg, func() error {

@@ -50,6 +50,7 @@ func callbackHotline(t *testing.T, uasPort int, extra ...string) (h *hotline, ag
 	env := append([]string{
 		fmt.Sprintf("HOTLINE_CALLBACK_DIAL=PJSIP/carrier/sip:{number}@%s:%d", carrierIP, uasPort),
 		"HOTLINE_CALLBACK_HOURS=00:00-24:00",
+		"HOTLINE_CALLBACK_DAYS=every",
 		"HOTLINE_CALLBACK_RING_TIMEOUT=3s",
 		"HOTLINE_CALLBACK_RETRY_DELAY=1s",
 		"HOTLINE_CALLBACK_ATTEMPTS=3",
