@@ -112,9 +112,12 @@ func (s *Faxes) Get(ctx context.Context, id string) (Fax, error) {
 	return f, nil
 }
 
-// ClaimForCase marks a received fax as being filed on a case (ErrAlreadyCase if taken).
-func (s *Faxes) ClaimForCase(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE faxes SET case_id = '' WHERE id = $1 AND case_id IS NULL AND direction = 'received'`, id)
+// ClaimForCase marks a received fax as being filed on a case by by (ErrAlreadyCase
+// if taken). The time lets RecoverStaleClaims tell a claim whose filing died from
+// one still in progress.
+func (s *Faxes) ClaimForCase(ctx context.Context, id, by string, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE faxes SET case_id = '', case_at = $2, case_by = $3
+		WHERE id = $1 AND case_id IS NULL AND direction = 'received'`, id, at, by)
 	if err != nil {
 		return fmt.Errorf("claim fax %s: %w", id, err)
 	}
@@ -134,8 +137,25 @@ func (s *Faxes) SetCase(ctx context.Context, id, caseID string) error {
 
 // Release undoes ClaimForCase.
 func (s *Faxes) Release(ctx context.Context, id string) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE faxes SET case_id = NULL WHERE id = $1 AND case_id = ''`, id); err != nil {
+	if _, err := s.pool.Exec(ctx, `UPDATE faxes SET case_id = NULL, case_at = NULL, case_by = NULL WHERE id = $1 AND case_id = ''`, id); err != nil {
 		return fmt.Errorf("release fax %s: %w", id, err)
 	}
 	return nil
+}
+
+// RecoverStaleClaims settles fax claims older than claimedBefore as
+// Voicemails.RecoverStaleClaims does. The material reference is the one the API
+// files: the PDF copy, or the TIFF when there is none.
+func (s *Faxes) RecoverStaleClaims(ctx context.Context, claimedBefore time.Time) (linked, released int, err error) {
+	// See Voicemails.RecoverStaleClaims: no sub-select row means release.
+	rows, err := s.pool.Query(ctx, `UPDATE faxes f SET (case_id, case_at, case_by) = (
+			SELECT m.case_id, f.case_at, f.case_by FROM case_materials m
+			WHERE m.ref = COALESCE(NULLIF(f.pdf_uri, ''), f.uri) AND m.kind = 'fax'
+			ORDER BY m.added_at DESC, m.case_id LIMIT 1)
+		WHERE f.case_id = '' AND f.case_at < $1
+		RETURNING f.case_id IS NOT NULL`, claimedBefore)
+	if err != nil {
+		return 0, 0, fmt.Errorf("recover fax claims: %w", err)
+	}
+	return countRecovered(rows, "fax")
 }

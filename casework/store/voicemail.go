@@ -156,6 +156,48 @@ func (s *Voicemails) Release(ctx context.Context, id string) error {
 	return nil
 }
 
+// RecoverStaleClaims settles claims older than claimedBefore, left behind by a
+// process that died between ClaimForCase and SetCase. A message whose URI is a
+// voicemail material of a case was registered but never linked: it is linked to
+// that case. Any other stale claim is released and the message is listed as new
+// again. Claims at or after claimedBefore may be registrations still in progress
+// and are left alone.
+func (s *Voicemails) RecoverStaleClaims(ctx context.Context, claimedBefore time.Time) (linked, released int, err error) {
+	// One statement, so each claim is settled atomically against a concurrent
+	// SetCase, Release or recovery pass on another instance: the row lock and the
+	// re-checked WHERE skip a claim settled meanwhile. The row sub-select yields the
+	// case (keeping the claim's time and actor) or no row, which sets all three
+	// columns to NULL: the release. If the URI is on several cases, the latest
+	// filing is taken as this claim's.
+	rows, err := s.pool.Query(ctx, `UPDATE voicemails v SET (case_id, case_at, case_by) = (
+			SELECT m.case_id, v.case_at, v.case_by FROM case_materials m
+			WHERE m.ref = v.uri AND m.kind = 'voicemail'
+			ORDER BY m.added_at DESC, m.case_id LIMIT 1)
+		WHERE v.case_id = '' AND v.case_at < $1
+		RETURNING v.case_id IS NOT NULL`, claimedBefore)
+	if err != nil {
+		return 0, 0, fmt.Errorf("recover voicemail claims: %w", err)
+	}
+	return countRecovered(rows, "voicemail")
+}
+
+// countRecovered counts the rows of a recovery UPDATE returning whether each
+// claim was linked (true) or released (false).
+func countRecovered(rows pgx.Rows, kind string) (linked, released int, err error) {
+	outcomes, err := pgx.CollectRows(rows, pgx.RowTo[bool])
+	if err != nil {
+		return 0, 0, fmt.Errorf("recover %s claims: %w", kind, err)
+	}
+	for _, l := range outcomes {
+		if l {
+			linked++
+		} else {
+			released++
+		}
+	}
+	return linked, released, nil
+}
+
 func validUUID(s string) bool {
 	if len(s) != 36 {
 		return false
