@@ -30,6 +30,9 @@ type config struct {
 	SelfServiceToken string
 	// EscalationInterval is the time between reminder/supervision passes.
 	EscalationInterval time.Duration
+	// ClaimTimeout is how long a voicemail or fax may stay claimed for filing
+	// before the claim is taken as left by a process that died (linked or released).
+	ClaimTimeout time.Duration
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -64,6 +67,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 	e.Check(c.Profile != svc.ProfileDemo && c.SelfServiceToken != "" && len(c.SelfServiceToken) < 16, "HOTLINE_CASEWORK_TOKEN must be at least 16 characters")
 	// HOTLINE_ESCALATION_INTERVAL [1m]: reminder and supervision passes.
 	c.EscalationInterval = e.Duration("HOTLINE_ESCALATION_INTERVAL", time.Minute)
+	// HOTLINE_CLAIM_TIMEOUT [5m]: far longer than a filing takes, so a
+	// registration in progress is never released under an agent.
+	c.ClaimTimeout = e.Duration("HOTLINE_CLAIM_TIMEOUT", 5*time.Minute)
+	e.Check(c.ClaimTimeout <= 0, "HOTLINE_CLAIM_TIMEOUT must be positive")
 	if err := e.Err(); err != nil {
 		return c, err
 	}

@@ -130,8 +130,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 			return ids, nil
 		}}})
 
-	apiSrv.MountVoicemails(api.VoicemailRoutes{Service: service, Voicemails: store.NewVoicemails(pool)}) // voice services (T9)
-	apiSrv.MountFaxes(api.FaxRoutes{Service: service, Faxes: store.NewFaxes(pool)})                      // voice services (T11)
+	voicemails, faxes := store.NewVoicemails(pool), store.NewFaxes(pool)
+	apiSrv.MountVoicemails(api.VoicemailRoutes{Service: service, Voicemails: voicemails}) // voice services (T9)
+	apiSrv.MountFaxes(api.FaxRoutes{Service: service, Faxes: faxes})                      // voice services (T11)
+	claims := &claimRecovery{Stores: map[string]claimRecoverer{"voicemail": voicemails, "fax": faxes},
+		Timeout: cfg.ClaimTimeout, Interval: claimRecoveryInterval, Log: log.Named("claims")}
 
 	ops, err := svc.NewOps(cfg.HTTPAddr, reg, func() error {
 		pctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -158,6 +161,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	g.Go(func() error { return consumer.Run(gctx, events) })
 	g.Go(func() error { return relay.Run(gctx) })
 	g.Go(func() error { return scheduler.Run(gctx) })
+	g.Go(func() error { return claims.Run(gctx) })
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("casework service: %w", err)
 	}
