@@ -56,6 +56,10 @@ type channelState struct {
 	info   ChannelInfo
 	digits []string
 	inApp  bool
+	// left is set by StasisEnd: the channel went to the dialplan, which is not
+	// a hang-up until a cause arrives. WaitReturn and ContinueAndReturn take it
+	// back when it re-enters (StasisStart).
+	left bool
 }
 
 type recordingState struct {
@@ -129,6 +133,7 @@ func (s *Session) apply(ev ariv5.Event) {
 	case *ariv5.StasisEnd:
 		ch := s.channel(e.Channel.ID)
 		ch.inApp = false
+		ch.left = true
 		ch.info.HungUp = true // left our control: for the handler, the channel is gone
 	case *ariv5.ChannelStateChange:
 		ch := s.channel(e.Channel.ID)

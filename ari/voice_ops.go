@@ -117,7 +117,7 @@ func (s *Session) ContinueAndReturn(ctx context.Context, id, dpContext, exten st
 			return false, nil
 		}
 		if left {
-			ch.info.HungUp = false
+			ch.info.HungUp, ch.left = false, false
 			return true, nil
 		}
 		return false, nil
@@ -215,12 +215,18 @@ func (s *Session) SetGlobalVar(ctx context.Context, name, value string) error {
 // WaitReturn is for a channel that left our application without hanging up
 // (StasisEnd, e.g. the dialplan's fax detection jumped to its "fax"
 // extension): it waits up to limit for the channel to come back (StasisStart
-// again) and returns the new Stasis arguments. ok is false when the channel
-// hung up or did not come back.
+// again; it may already be back) and returns the new Stasis arguments. ok is
+// false when the channel hung up, never left, or did not come back.
+//
+// The return can race with the handler: the detection breaks a playback
+// first (PlaybackFinished), so the handler may issue its next operation and
+// only then see StasisEnd, by which time the channel can be back in Stasis.
+// That is why "left" is remembered from StasisEnd instead of read from
+// whether the channel is in the application now.
 func (s *Session) WaitReturn(ctx context.Context, id string, limit time.Duration) (args []string, ok bool) {
 	s.mu.Lock()
 	ch, known := s.channels[id]
-	left := known && !ch.inApp && ch.info.Cause == 0 && ch.info.CauseText == ""
+	left := known && ch.left && ch.info.Cause == 0 && ch.info.CauseText == ""
 	s.mu.Unlock()
 	if !left {
 		return nil, false
@@ -233,7 +239,7 @@ func (s *Session) WaitReturn(ctx context.Context, id string, limit time.Duration
 			return true, ErrHangup
 		}
 		if ch.inApp {
-			ch.info.HungUp = false
+			ch.info.HungUp, ch.left = false, false
 			args = append([]string(nil), ch.info.Args...)
 			return true, nil
 		}

@@ -167,10 +167,13 @@ func (s *Service) HandleCall(ctx context.Context, sess *ari.Session) {
 	}()
 
 	err := s.run(ctx, call, staffed)
-	if errors.Is(err, ari.ErrHangup) && s.cfg.Fax != nil {
+	if s.cfg.Fax != nil {
 		// The dialplan's fax tone (CNG) detection takes the channel out of
 		// Stasis into from-carrier,fax, which sends it straight back with
-		// "fax-detected": a fax machine called 12345. Take its fax.
+		// "fax-detected": a fax machine called 12345. Take its fax. The flow
+		// saw that as a hang-up wherever it was (greeting, menu, queue), so
+		// its error says nothing: ask the session whether the channel left
+		// without hanging up (WaitReturn returns at once otherwise).
 		if args, ok := sess.WaitReturn(ctx, call.ChannelID(), 3*time.Second); ok && len(args) > 0 && args[0] == "fax-detected" {
 			call.Log.Info("fax tone detected: receiving a fax")
 			s.menuEvent(call, MainMenu, "", "fax_detected", 0)

@@ -23,6 +23,11 @@ func faxPeer(t *testing.T, kind, keys, file, caller string) {
 	body, _ := json.Marshal(map[string]any{
 		"endpoint": "Local/12345@from-carrier/n", "context": "hotline-faxpeer", "extension": kind, "priority": 1,
 		"callerId": fmt.Sprintf("%s <%s>", caller, caller), "timeout": 30,
+		// G.711 A-law, as the carrier trunk delivers (pjsip.conf allows only
+		// alaw/ulaw there). Without formats, ARI gives the Local pair every
+		// audio format and the frames cross it as wideband signed linear,
+		// which res_fax's tone detector skips: CNG would never be heard.
+		"formats": "alaw",
 		"variables": map[string]string{"PEER_KEYS": keys, "PEER_FILE": file, "CALLERID(num)": caller},
 	})
 	req, _ := http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d/ari/channels", st.httpPort), bytes.NewReader(body))
@@ -186,9 +191,6 @@ func TestVoiceFaxFailedCallerHearsSo(t *testing.T) {
 // its calling tone is detected during the greeting, and the fax is received
 // and stored like one sent through the menu.
 func TestVoiceFaxToneDetected(t *testing.T) {
-	t.Skip("fax tone detection is not enabled: FAXOPT(faxdetect)=cng (and =yes) on the 12345 channel never " +
-		"fired while it was in Stasis with this Local-channel fax peer; the call service's side " +
-		"(from-carrier,fax -> Stasis fax-detected -> ReceiveFAX) is in place but unproven")
 	h := faxHotline(t)
 	src := filepath.Join(st.dataDir, "fax", "catalogue", "1.tiff")
 	faxPeer(t, "sendonly", "", src, "13800000064")
@@ -204,4 +206,19 @@ func TestVoiceFaxToneDetected(t *testing.T) {
 	if m["choice"] != "fax_detected" {
 		t.Errorf("menu event %v, want choice fax_detected", m)
 	}
+	// Detected during the greeting: the fax machine never got as far as the
+	// menu (no timeouts or invalid keys from its tones).
+	var choices int
+	var detectedAfter time.Duration
+	err := h.pool.QueryRow(context.Background(), `SELECT
+		(SELECT count(*) FROM events WHERE type = 'call.menu_choice'),
+		(SELECT max(occurred_at) FROM events WHERE type = 'call.menu_choice') -
+		(SELECT min(occurred_at) FROM events WHERE type = 'call.started')`).Scan(&choices, &detectedAfter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if choices != 1 {
+		t.Errorf("%d menu events, want only fax_detected", choices)
+	}
+	t.Logf("fax tone detected %v after the call started", detectedAfter)
 }
