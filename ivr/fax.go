@@ -183,8 +183,10 @@ func mkdirShared(base, dir string) error {
 			return err
 		}
 		// Also repairs a level made earlier under a stricter umask; one we do
-		// not own is left as it is (its owner decides).
-		_ = os.Chmod(p, 0o2770)
+		// not own is left as it is (its owner decides). os.ModeSetgid, not
+		// 0o2000: Go's FileMode has its own bit for setgid and drops 0o2000,
+		// which left new levels in the service's group, closed to Asterisk.
+		_ = os.Chmod(p, 0o770|os.ModeSetgid)
 	}
 	return nil
 }

@@ -2,6 +2,9 @@ package ivr
 
 import (
 	"encoding/binary"
+	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -48,5 +51,33 @@ func TestCountTIFFPages(t *testing.T) {
 	}
 	if _, err := countTIFFPages([]byte("GIF89a..")); err == nil {
 		t.Error("not a TIFF must be an error")
+	}
+}
+
+// TestMkdirSharedSetsSetgid: every level below base is group-writable and
+// setgid, so files Asterisk (in the group) writes there stay in the group and
+// the next day's directory inherits it; base's own group carries down.
+func TestMkdirSharedSetsSetgid(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "received", "2026", "11", "22")
+	if err := mkdirShared(base, dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range []string{"received", "received/2026", "received/2026/11", "received/2026/11/22"} {
+		fi, err := os.Stat(filepath.Join(base, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode()&os.ModeSetgid == 0 || fi.Mode().Perm() != 0o770 {
+			t.Errorf("%s: mode %v, want setgid and rwxrwx---", rel, fi.Mode())
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			if bst, _ := os.Stat(base); bst != nil && st.Gid != bst.Sys().(*syscall.Stat_t).Gid {
+				t.Errorf("%s: group %d, want base's group", rel, st.Gid)
+			}
+		}
+	}
+	if err := mkdirShared(base, filepath.Join(filepath.Dir(base), "elsewhere")); err == nil {
+		t.Error("a directory outside base must be refused")
 	}
 }
