@@ -21,6 +21,9 @@ if [[ $HOTLINE_PROFILE == demo ]]; then
     export HOTLINE_CASEWORK_URL=${HOTLINE_CASEWORK_URL:-http://127.0.0.1:9102}
     # The fax service's sample documents (menu key 3).
     export HOTLINE_FAX_DOCS_DIR=${HOTLINE_FAX_DOCS_DIR:-$REPO_DIR/ivr/fax/docs}
+    # Satisfaction callbacks on any day (production: working days only), so
+    # that trying the demo on a weekend or a holiday shows them.
+    export HOTLINE_CALLBACK_DAYS=${HOTLINE_CALLBACK_DAYS:-every}
     # The demo database is created on first run.
     if ! psql "$PG_ADMIN_URL" -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1; then
         psql "$PG_ADMIN_URL" -c "CREATE DATABASE $DB_NAME" >/dev/null
