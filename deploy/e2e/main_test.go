@@ -89,12 +89,22 @@ func setup(m *testing.M) (int, error) {
 	if out, err := st.stackCmd("asterisk-start", st.instance); err != nil {
 		return 0, fmt.Errorf("start Asterisk instance: %w\n%s", err, out)
 	}
+	code := 1
 	defer func() {
 		if out, err := st.stackCmd("asterisk-stop", st.instance); err != nil {
 			fmt.Fprintf(os.Stderr, "stop Asterisk instance: %v\n%s", err, out)
 		}
+		// Asterisk's logs are what a failed run is debugged with; a passed
+		// run's are not kept (every run has an instance of its own).
+		dir := filepath.Join(st.dataDir, "asterisk", st.instance)
+		if code == 0 {
+			_ = os.RemoveAll(dir)
+		} else {
+			fmt.Fprintf(os.Stderr, "Asterisk instance %s kept for its logs: %s\n", st.instance, dir)
+		}
 	}()
-	return m.Run(), nil
+	code = m.Run()
+	return code, nil
 }
 
 // stackCmd runs deploy/stack.sh with this instance's settings.
