@@ -212,6 +212,17 @@ func (s *Session) SetGlobalVar(ctx context.Context, name, value string) error {
 	return nil
 }
 
+// LeftApp tells whether the channel left our application for the dialplan
+// without hanging up (StasisEnd, no hang-up cause), e.g. the dialplan's fax
+// tone detection took it to its "fax" extension. A caller who hangs up is
+// seen with a cause first (ChannelHangupRequest comes before StasisEnd).
+func (s *Session) LeftApp(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.channels[id]
+	return ok && ch.left && ch.info.Cause == 0 && ch.info.CauseText == ""
+}
+
 // WaitReturn is for a channel that left our application without hanging up
 // (StasisEnd, e.g. the dialplan's fax detection jumped to its "fax"
 // extension): it waits up to limit for the channel to come back (StasisStart

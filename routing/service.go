@@ -378,6 +378,13 @@ func (c *callState) abandoned(w *waiter) error {
 	}
 	s := c.s
 	waited := time.Since(c.firstQueued)
+	if c.sess.LeftApp(c.ch) {
+		// Not a hang-up: the dialplan took the channel (a fax machine's tone
+		// was heard while it waited). The front door takes it back; counting
+		// it as abandoned would blame the queue for a fax.
+		c.log.Info("caller left the queue for the dialplan (fax tone?)", zap.Duration("waited", waited))
+		return c.hangupErr()
+	}
 	short := waited < s.cfg.ShortAbandon
 	s.metrics.abandoned.WithLabelValues(fmt.Sprint(short)).Inc()
 	s.metrics.wait.WithLabelValues("abandoned").Observe(waited.Seconds())

@@ -20,6 +20,17 @@ import (
 // or sends file (kind receive, send), or stays mute.
 func faxPeer(t *testing.T, kind, keys, file, caller string) {
 	t.Helper()
+	faxPeerVars(t, kind, caller, map[string]string{"PEER_KEYS": keys, "PEER_FILE": file})
+}
+
+// faxPeerVars is faxPeer with the peer's channel variables given as they are
+// (PEER_KEYS, PEER_FILE, PEER_DELAY: seconds before it starts, default 1).
+func faxPeerVars(t *testing.T, kind, caller string, vars map[string]string) {
+	t.Helper()
+	v := map[string]string{"PEER_DELAY": "1", "CALLERID(num)": caller}
+	for k, x := range vars {
+		v[k] = x
+	}
 	body, _ := json.Marshal(map[string]any{
 		"endpoint": "Local/12345@from-carrier/n", "context": "hotline-faxpeer", "extension": kind, "priority": 1,
 		"callerId": fmt.Sprintf("%s <%s>", caller, caller), "timeout": 30,
@@ -28,7 +39,7 @@ func faxPeer(t *testing.T, kind, keys, file, caller string) {
 		// audio format and the frames cross it as wideband signed linear,
 		// which res_fax's tone detector skips: CNG would never be heard.
 		"formats": "alaw",
-		"variables": map[string]string{"PEER_KEYS": keys, "PEER_FILE": file, "CALLERID(num)": caller},
+		"variables": v,
 	})
 	req, _ := http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d/ari/channels", st.httpPort), bytes.NewReader(body))
 	req.SetBasicAuth(st.ariUser, st.ariPass)
@@ -221,4 +232,44 @@ func TestVoiceFaxToneDetected(t *testing.T) {
 		t.Errorf("%d menu events, want only fax_detected", choices)
 	}
 	t.Logf("fax tone detected %v after the call started", detectedAfter)
+}
+
+// TestVoiceFaxToneWhileQueued: in staffed hours, with an agent logged in but
+// not ready, a fax machine that sends its tone only after it has been queued
+// for an agent (dialled by hand, start pressed late) is detected in the queue
+// and its fax received; the queue does not count it as an abandoned call.
+func TestVoiceFaxToneWhileQueued(t *testing.T) {
+	e := startRouting(t, "HOTLINE_FAX_DOCS_DIR="+filepath.Join(st.repo, "ivr", "fax", "docs"))
+	if code, out := e.agentAPI(t, "1001", "POST", "/api/v1/agent/login", nil); code != http.StatusOK {
+		t.Fatalf("login: %d %v", code, out)
+	}
+	const caller = "13800000065"
+	// Greeting (5.7 s) and recording notice (3.3 s), then the queue: the tone
+	// starts 14 s after the answer, while the machine waits with music.
+	faxPeerVars(t, "sendonly", caller, map[string]string{
+		"PEER_FILE":  filepath.Join(st.dataDir, "fax", "catalogue", "1.tiff"),
+		"PEER_DELAY": "14",
+	})
+	queued := e.waitEventOf(t, caller, "call.queued")
+	detected := e.waitEventOf(t, caller, "call.menu_choice")
+	if detected.Payload["choice"] != "fax_detected" || !detected.At.After(queued.At) {
+		t.Fatalf("menu event %v at %s, want fax_detected after call.queued at %s", detected.Payload, detected.At, queued.At)
+	}
+	got := e.waitEventOf(t, caller, "call.fax_received")
+	t.Logf("queued at %s, tone detected %s later; call.fax_received: %v",
+		queued.At.Format(time.TimeOnly), detected.At.Sub(queued.At), got.Payload)
+	if got.Payload["status"] != "success" || fmt.Sprint(got.Payload["pages"]) != "1" {
+		t.Fatalf("fax_received = %v, want success with 1 page", got.Payload)
+	}
+	for _, ev := range e.events(t, caller) {
+		if ev.Type == "call.abandoned" {
+			t.Errorf("the fax machine was counted as abandoned: %v", ev.Payload)
+		}
+	}
+	m := e.metrics(t)
+	for _, want := range []string{`hotline_queue_abandoned_total{short="false"} 0`, `hotline_queue_abandoned_total{short="true"} 0`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
