@@ -291,7 +291,13 @@ func rtCitizen(t *testing.T, caller string, rtp *rtpPeer) (res <-chan sippResult
 
 // talk makes p send a sine tone of freq Hz every 20 ms (once it knows where to
 // send, i.e. after Asterisk's first packet) until the test ends.
-func talk(t *testing.T, p *rtpPeer, freq float64) {
+func talk(t *testing.T, p *rtpPeer, freq float64) { toneCadence(t, p, freq, 0, 0) }
+
+// toneCadence is talk with a cadence: the tone for on, silence for off, again
+// (off 0: the tone without pause).
+func toneCadence(t *testing.T, p *rtpPeer, freq float64, on, off time.Duration) {
+	period := int((on + off) / (20 * time.Millisecond))
+	onFrames := int(on / (20 * time.Millisecond))
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -305,8 +311,10 @@ func talk(t *testing.T, p *rtpPeer, freq float64) {
 			default:
 			}
 			frame := make([]int16, 160)
-			for i := range frame {
-				frame[i] = int16(6000 * math.Sin(2*math.Pi*freq*float64(n+i)/8000))
+			if off == 0 || (n/160)%period < onFrames {
+				for i := range frame {
+					frame[i] = int16(6000 * math.Sin(2*math.Pi*freq*float64(n+i)/8000))
+				}
 			}
 			n += 160
 			p.sendFrame(frame)

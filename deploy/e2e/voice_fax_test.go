@@ -92,6 +92,20 @@ func (h *hotline) waitEventType(typ string, timeout time.Duration) map[string]an
 	return p
 }
 
+// waitPromptPlayed waits until Asterisk's log shows the prompt played on this
+// hotline's (first) call: the log is the instance's, shared by every test, so
+// the line must name the call's own channel.
+func (h *hotline) waitPromptPlayed(prompt string) {
+	h.t.Helper()
+	started := h.waitEventType("call.started", 30*time.Second)
+	want := fmt.Sprintf("<%s> Playing '%s", started["channel"], filepath.Join(st.dataDir, "sounds", "hotline", prompt)+".")
+	logPath := filepath.Join(st.dataDir, "asterisk", st.instance, "log", "messages.log")
+	eventually(h.t, 30*time.Second, "the "+prompt+" prompt played on "+fmt.Sprint(started["channel"]), func() bool {
+		b, _ := os.ReadFile(logPath)
+		return bytes.Contains(b, []byte(want))
+	})
+}
+
 func faxHotline(t *testing.T) *hotline {
 	return startHotline(t, withEnv("HOTLINE_SERVICE_MODE=closed",
 		"HOTLINE_FAX_DOCS_DIR="+filepath.Join(st.repo, "ivr", "fax", "docs")))
@@ -191,11 +205,7 @@ func TestVoiceFaxFailedCallerHearsSo(t *testing.T) {
 	if p["status"] != "failed" || p["error"] == "" {
 		t.Fatalf("fax_sent = %v, want failed with an error", p)
 	}
-	logPath := filepath.Join(st.dataDir, "asterisk", st.instance, "log", "messages.log")
-	eventually(t, 30*time.Second, "the fax-failed prompt played", func() bool {
-		b, _ := os.ReadFile(logPath)
-		return bytes.Contains(b, []byte("sounds/hotline/fax-failed."))
-	})
+	h.waitPromptPlayed("fax-failed")
 }
 
 // TestVoiceFaxToneDetected: a fax machine calls 12345 and just sends (no keys):
@@ -272,4 +282,31 @@ func TestVoiceFaxToneWhileQueued(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+}
+
+// TestVoiceFaxToneOverSIP: the production path. A caller on the carrier trunk
+// (SIPp, G.711 A-law over RTP through chan_pjsip) sends a fax machine's
+// calling tone, 1100 Hz for 0.5 s every 3.5 s (T.30 CNG); the hotline hears
+// it, takes the line into ReceiveFAX, and since no modem answers, records
+// the received fax as failed and tells the caller so.
+func TestVoiceFaxToneOverSIP(t *testing.T) {
+	h := faxHotline(t)
+	const caller = "13800000066"
+	rtp := newRTPPeer(t, carrierIP)
+	toneCadence(t, rtp, 1100, 500*time.Millisecond, 3*time.Second)
+	res, hangUp := rtCitizen(t, caller, rtp)
+	defer func() {
+		hangUp()
+		_ = waitSIPp(t, res, 30*time.Second)
+	}()
+	m := h.waitEventType("call.menu_choice", 60*time.Second)
+	if m["choice"] != "fax_detected" {
+		t.Fatalf("menu event %v, want choice fax_detected", m)
+	}
+	p := h.waitEventType("call.fax_received", 150*time.Second)
+	t.Logf("call.fax_received: %v", p)
+	if p["status"] != "failed" || p["error"] == "" {
+		t.Fatalf("fax_received = %v, want failed with the modem's error", p)
+	}
+	h.waitPromptPlayed("fax-failed")
 }
