@@ -19,8 +19,7 @@ type FaxStore interface {
 	ListReceivedOpen(ctx context.Context, after *store.FaxCursor, limit int) ([]store.Fax, error)
 	Get(ctx context.Context, id string) (store.Fax, error)
 	ClaimForCase(ctx context.Context, id, by string, at time.Time) error
-	SetCase(ctx context.Context, id, caseID string) error
-	Release(ctx context.Context, id string) error
+	Release(ctx context.Context, id, by string) error
 }
 
 // FaxRoutes are the dependencies of the fax endpoints (T11: received faxes are
@@ -124,8 +123,8 @@ func (h *faxHandlers) toCase(w http.ResponseWriter, r *http.Request) {
 	fileOnCase(w, r, h.Service, p, in, inboxFiling{
 		kind: "fax", phone: f.Caller, callID: f.CallID, channel: domain.ChannelFax, at: f.At,
 		material: domain.MaterialRef{Kind: domain.MaterialFax, Ref: ref},
+		filing:   domain.Filing{Kind: domain.MaterialFax, ID: f.ID, ClaimedBy: p.Actor().ID},
 		claim:    func(ctx context.Context) error { return h.Faxes.ClaimForCase(ctx, f.ID, p.Actor().ID, h.s.now()) },
-		release:  func(ctx context.Context) error { return h.Faxes.Release(ctx, f.ID) },
-		settle:   func(ctx context.Context, caseID string) error { return h.Faxes.SetCase(ctx, f.ID, caseID) },
+		release:  func(ctx context.Context) error { return h.Faxes.Release(ctx, f.ID, p.Actor().ID) },
 	})
 }

@@ -76,8 +76,9 @@ func findInbox[T any](w http.ResponseWriter, r *http.Request, kind string,
 }
 
 // inboxFiling says what an inbox item contributes to the case registered from it,
-// and how the item is claimed (so two agents cannot file it twice), given back
-// when the registration fails, and settled on the new case.
+// and how the item is claimed (so two agents cannot file it twice) and given
+// back when the registration fails. The case store marks it filed in the
+// case's own transaction (filing).
 type inboxFiling struct {
 	kind     string
 	phone    string
@@ -85,9 +86,9 @@ type inboxFiling struct {
 	channel  domain.Channel
 	material domain.MaterialRef
 	at       time.Time
+	filing   domain.Filing
 	claim    func(ctx context.Context) error
 	release  func(ctx context.Context) error
-	settle   func(ctx context.Context, caseID string) error
 }
 
 // fileOnCase registers a case from an inbox item in one step: the body is a case
@@ -117,18 +118,19 @@ func fileOnCase(w http.ResponseWriter, r *http.Request, svc *app.Service, p acce
 	c, err := svc.Register(r.Context(), p.Actor(), app.RegisterInput{
 		Caller: in.Caller, ReceivedAt: in.ReceivedAt, Content: in.Content, Category: in.Category, Region: in.Region,
 		Urgency: in.Urgency, Confidentiality: in.Confidentiality, Channel: in.Channel, HandlingMode: in.HandlingMode,
-		CallID: in.CallID, Materials: in.Materials, CallbackConsent: in.CallbackConsent,
+		CallID: in.CallID, Materials: in.Materials, CallbackConsent: in.CallbackConsent, Filing: &f.filing,
 	})
 	if err != nil {
-		// Give the item back to the list; the registration error is the answer.
+		// Give the item back to the list (only if the claim is still ours); the
+		// registration error is the answer.
 		if rerr := f.release(context.WithoutCancel(r.Context())); rerr != nil {
 			reqctx.Logger(r.Context()).Error(f.kind+" claim not released", zap.Error(rerr))
 		}
+		if errors.Is(err, domain.ErrFilingLost) {
+			problem.Conflict(w, r, "the "+f.kind+" is no longer claimed for this case (the claim timed out); it may be filed by someone else")
+			return
+		}
 		failUseCase(w, r, err)
-		return
-	}
-	if err := f.settle(r.Context(), c.ID()); err != nil {
-		problem.Internal(w, r, err)
 		return
 	}
 	reqctx.Annotate(r.Context(), zap.String("case_id", c.ID()))

@@ -21,8 +21,7 @@ type VoicemailStore interface {
 	Get(ctx context.Context, id string) (store.Voicemail, error)
 	MarkHeard(ctx context.Context, id, by string, at time.Time) error
 	ClaimForCase(ctx context.Context, id, by string, at time.Time) error
-	SetCase(ctx context.Context, id, caseID string) error
-	Release(ctx context.Context, id string) error
+	Release(ctx context.Context, id, by string) error
 }
 
 // VoicemailRoutes are the dependencies of the voicemail endpoints (听取留言, T9).
@@ -136,10 +135,10 @@ func (h *voicemailHandlers) toCase(w http.ResponseWriter, r *http.Request) {
 	fileOnCase(w, r, h.Service, p, in, inboxFiling{
 		kind: "voicemail", phone: v.Caller, callID: v.CallID, channel: domain.ChannelVoicemail, at: v.LeftAt,
 		material: domain.MaterialRef{Kind: domain.MaterialVoicemail, Ref: v.URI},
+		filing: domain.Filing{Kind: domain.MaterialVoicemail, ID: v.ID, ClaimedBy: p.Actor().ID},
 		claim: func(ctx context.Context) error {
 			return h.Voicemails.ClaimForCase(ctx, v.ID, p.Actor().ID, h.s.now())
 		},
-		release: func(ctx context.Context) error { return h.Voicemails.Release(ctx, v.ID) },
-		settle:  func(ctx context.Context, caseID string) error { return h.Voicemails.SetCase(ctx, v.ID, caseID) },
+		release: func(ctx context.Context) error { return h.Voicemails.Release(ctx, v.ID, p.Actor().ID) },
 	})
 }

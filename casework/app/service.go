@@ -32,8 +32,9 @@ type Repository interface {
 	IDByNumber(ctx context.Context, number string) (string, error)
 	NextNumber(ctx context.Context, at time.Time) (domain.CaseNumber, error)
 	// CreateCase stores a new case with the caller's callback consent and extra
-	// events, in one transaction.
-	CreateCase(ctx context.Context, c *domain.Case, consent bool, extra []event.Envelope) error
+	// events, and marks the inbox items it was filed from as filed on it, in
+	// one transaction (domain.ErrFilingLost if a claim is no longer held).
+	CreateCase(ctx context.Context, c *domain.Case, consent bool, extra []event.Envelope, filings ...domain.Filing) error
 	// UpdateCase loads and locks the case, runs fn and saves the result with the
 	// history, the events and the extra events fn returns, in one transaction.
 	UpdateCase(ctx context.Context, id string, fn func(c *domain.Case, consent bool) ([]event.Envelope, error)) error
@@ -124,6 +125,8 @@ type RegisterInput struct {
 	Materials []domain.MaterialRef
 	// CallbackConsent: the caller agreed to a satisfaction callback (回访).
 	CallbackConsent bool
+	// Filing is the claimed voicemail or fax the case is made from (nil: none).
+	Filing *domain.Filing
 }
 
 // Register creates a case with a fresh number and query code.
@@ -165,7 +168,11 @@ func (s *Service) Register(ctx context.Context, by domain.Actor, in RegisterInpu
 			return nil, err
 		}
 	}
-	if err := s.repo.CreateCase(ctx, c, in.CallbackConsent, nil); err != nil {
+	var filings []domain.Filing
+	if in.Filing != nil {
+		filings = append(filings, *in.Filing)
+	}
+	if err := s.repo.CreateCase(ctx, c, in.CallbackConsent, nil, filings...); err != nil {
 		return nil, err
 	}
 	return c, nil

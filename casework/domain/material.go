@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // MaterialKind is what a piece of the case file is (C9, 001 §五(五)3).
 type MaterialKind string
@@ -82,3 +85,19 @@ func printableToken(s string, max int) bool {
 	}
 	return true
 }
+
+// Filing is an inbox item (a voicemail or a received fax) a new case is made
+// from, claimed for it by ClaimedBy. The case store links the item to the case
+// in the case's own transaction, so that a case made from an item and the
+// item's "filed" mark exist together or not at all; if the claim is no longer
+// ClaimedBy's (it went stale and was released, perhaps re-claimed), the case
+// is not created and the store answers ErrFilingLost.
+type Filing struct {
+	Kind      MaterialKind // MaterialVoicemail or MaterialFax
+	ID        string
+	ClaimedBy string
+}
+
+// ErrFilingLost: the inbox item is no longer claimed for the case being
+// registered from it (a conflict: another agent may be filing it).
+var ErrFilingLost = fmt.Errorf("%w: the item is no longer claimed for this case", ErrConflict)

@@ -89,7 +89,7 @@ func (s *Cases) Create(ctx context.Context, c *domain.Case) error {
 
 // CreateCase stores a new case, the caller's callback consent, its pending history
 // and extra events, in one transaction. ErrConflict if the ID or number exists.
-func (s *Cases) CreateCase(ctx context.Context, c *domain.Case, consent bool, extra []event.Envelope) error {
+func (s *Cases) CreateCase(ctx context.Context, c *domain.Case, consent bool, extra []event.Envelope, filings ...domain.Filing) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		snap := c.Snapshot()
 		remind, supervise := s.dueOf(c)
@@ -114,7 +114,15 @@ func (s *Cases) CreateCase(ctx context.Context, c *domain.Case, consent bool, ex
 			}
 			return fmt.Errorf("insert case: %w", err)
 		}
-		return s.writeDerived(ctx, tx, c, snap, extra)
+		if err := s.writeDerived(ctx, tx, c, snap, extra); err != nil {
+			return err
+		}
+		for _, f := range filings {
+			if err := settleFiling(ctx, tx, f, snap.ID); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("create case: %w", err)
@@ -398,4 +406,27 @@ func nullStr(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// settleFiling marks the claimed inbox item f as filed on caseID, inside the
+// case's transaction; domain.ErrFilingLost if f.ClaimedBy no longer holds the
+// claim (the transaction, and with it the case, is then rolled back).
+func settleFiling(ctx context.Context, tx pgx.Tx, f domain.Filing, caseID string) error {
+	var q string
+	switch f.Kind {
+	case domain.MaterialVoicemail:
+		q = `UPDATE voicemails SET case_id = $2 WHERE id = $1 AND case_id = '' AND case_by = $3`
+	case domain.MaterialFax:
+		q = `UPDATE faxes SET case_id = $2 WHERE id = $1 AND case_id = '' AND case_by = $3 AND direction = 'received'`
+	default:
+		return fmt.Errorf("file %s %s on a case: %w", f.Kind, f.ID, domain.ErrInvalid)
+	}
+	tag, err := tx.Exec(ctx, q, f.ID, caseID, f.ClaimedBy)
+	if err != nil {
+		return fmt.Errorf("file %s %s on case %s: %w", f.Kind, f.ID, caseID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("file %s %s on case %s: %w", f.Kind, f.ID, caseID, domain.ErrFilingLost)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ type inboxItems struct {
 	table   string
 	add     func(t *testing.T, es *store.EventStore) (id, ref string) // a new item and its material ref
 	claim   func(ctx context.Context, pool *pgxpool.Pool, id, by string, at time.Time) error
-	setCase func(ctx context.Context, pool *pgxpool.Pool, id, caseID string) error
+	release func(ctx context.Context, pool *pgxpool.Pool, id, by string) error
 	recover func(ctx context.Context, pool *pgxpool.Pool, before time.Time) (linked, released int, err error)
 	open    func(ctx context.Context, pool *pgxpool.Pool) ([]string, error) // IDs listed as new
 	getCase func(ctx context.Context, pool *pgxpool.Pool, id string) (string, error)
@@ -40,8 +41,8 @@ var voicemailItems = inboxItems{
 	claim: func(ctx context.Context, pool *pgxpool.Pool, id, by string, at time.Time) error {
 		return store.NewVoicemails(pool).ClaimForCase(ctx, id, by, at)
 	},
-	setCase: func(ctx context.Context, pool *pgxpool.Pool, id, caseID string) error {
-		return store.NewVoicemails(pool).SetCase(ctx, id, caseID)
+	release: func(ctx context.Context, pool *pgxpool.Pool, id, by string) error {
+		return store.NewVoicemails(pool).Release(ctx, id, by)
 	},
 	recover: func(ctx context.Context, pool *pgxpool.Pool, before time.Time) (int, int, error) {
 		return store.NewVoicemails(pool).RecoverStaleClaims(ctx, before)
@@ -73,8 +74,8 @@ var faxItems = inboxItems{
 	claim: func(ctx context.Context, pool *pgxpool.Pool, id, by string, at time.Time) error {
 		return store.NewFaxes(pool).ClaimForCase(ctx, id, by, at)
 	},
-	setCase: func(ctx context.Context, pool *pgxpool.Pool, id, caseID string) error {
-		return store.NewFaxes(pool).SetCase(ctx, id, caseID)
+	release: func(ctx context.Context, pool *pgxpool.Pool, id, by string) error {
+		return store.NewFaxes(pool).Release(ctx, id, by)
 	},
 	recover: func(ctx context.Context, pool *pgxpool.Pool, before time.Time) (int, int, error) {
 		return store.NewFaxes(pool).RecoverStaleClaims(ctx, before)
@@ -93,6 +94,8 @@ var faxItems = inboxItems{
 	},
 }
 
+func TestVoicemailFiling(t *testing.T)        { filingContract(t, voicemailItems) }
+func TestFaxFiling(t *testing.T)              { filingContract(t, faxItems) }
 func TestVoicemailClaimRecovery(t *testing.T) { claimRecoveryContract(t, voicemailItems) }
 func TestFaxClaimRecovery(t *testing.T)       { claimRecoveryContract(t, faxItems) }
 
@@ -104,17 +107,11 @@ func claimRecoveryContract(t *testing.T, items inboxItems) {
 	later := claimedAt.Add(5 * time.Minute)
 
 	// registerWith creates a case holding ref as a material of kind, as
-	// svc.Register does for a filing.
+	// svc.Register does for a filing, but without marking the item filed: the
+	// state a casework process left before the filing was atomic.
 	registerWith := func(t *testing.T, pool *pgxpool.Pool, kind domain.MaterialKind, ref string) string {
 		t.Helper()
-		c := newCase(t, "case-"+uuid.NewString())
-		if err := c.AttachMaterial(agent, claimedAt.Add(time.Second), domain.MaterialRef{Kind: kind, Ref: ref}); err != nil {
-			t.Fatal(err)
-		}
-		if err := store.NewCases(pool).Create(context.Background(), c); err != nil {
-			t.Fatal(err)
-		}
-		return c.ID()
+		return registerFiled(t, pool, claimedAt.Add(time.Second), kind, ref, nil)
 	}
 
 	for _, tc := range []struct {
@@ -156,11 +153,8 @@ func claimRecoveryContract(t *testing.T, items inboxItems) {
 		{name: "item on a case is untouched", cutoff: later,
 			file: func(t *testing.T, pool *pgxpool.Pool, id, ref string) string {
 				mustClaim(t, items, pool, id, claimedAt)
-				caseID := registerWith(t, pool, items.kind, ref)
-				if err := items.setCase(context.Background(), pool, id, caseID); err != nil {
-					t.Fatal(err)
-				}
-				return caseID
+				return registerFiled(t, pool, claimedAt.Add(time.Second), items.kind, ref,
+					&domain.Filing{Kind: items.kind, ID: id, ClaimedBy: agent.ID})
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -216,6 +210,32 @@ func claimRecoveryContract(t *testing.T, items inboxItems) {
 	}
 }
 
+// registerFiled creates a case holding ref as a material of kind and, with
+// filing, marks the item filed on it in the same transaction.
+func registerFiled(t *testing.T, pool *pgxpool.Pool, at time.Time, kind domain.MaterialKind, ref string, filing *domain.Filing) string {
+	t.Helper()
+	c, err := fileCase(pool, at, kind, ref, filing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func fileCase(pool *pgxpool.Pool, at time.Time, kind domain.MaterialKind, ref string, filing *domain.Filing) (string, error) {
+	c, err := domain.NewCase("case-"+uuid.NewString(), registration(nextNumber(), domain.CategoryComplaint), agent, t0)
+	if err != nil {
+		return "", err
+	}
+	if err := c.AttachMaterial(agent, at, domain.MaterialRef{Kind: kind, Ref: ref}); err != nil {
+		return "", err
+	}
+	var filings []domain.Filing
+	if filing != nil {
+		filings = append(filings, *filing)
+	}
+	return c.ID(), store.NewCases(pool).CreateCase(context.Background(), c, false, nil, filings...)
+}
+
 func mustClaim(t *testing.T, items inboxItems, pool *pgxpool.Pool, id string, at time.Time) {
 	t.Helper()
 	if err := items.claim(context.Background(), pool, id, agent.ID, at); err != nil {
@@ -227,5 +247,76 @@ func handle(t *testing.T, es *store.EventStore, env event.Envelope) {
 	t.Helper()
 	if err := es.Handle(context.Background(), env); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// filingContract: a case registered from a claimed item marks the item filed
+// in the case's own transaction; when the claim is no longer the registering
+// agent's, neither the case nor the mark is written (ErrFilingLost, a
+// conflict), and a release by someone else leaves the holder's claim alone.
+func filingContract(t *testing.T, items inboxItems) {
+	ctx := context.Background()
+	at := t0.Add(time.Hour)
+	other := "someone-else"
+	for _, tc := range []struct {
+		name    string
+		prepare func(t *testing.T, pool *pgxpool.Pool, id string) // claims made before the registration
+		lost    bool
+		holder  string // who holds the claim afterwards ("" none)
+	}{
+		{name: "claimed by the agent: filed with the case",
+			prepare: func(t *testing.T, pool *pgxpool.Pool, id string) { mustClaim(t, items, pool, id, at) }},
+		{name: "claim released meanwhile: no case", lost: true,
+			prepare: func(t *testing.T, pool *pgxpool.Pool, id string) {
+				mustClaim(t, items, pool, id, at)
+				if _, _, err := items.recover(ctx, pool, at.Add(time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{name: "claimed by another agent: no case, their claim stays", lost: true, holder: other,
+			prepare: func(t *testing.T, pool *pgxpool.Pool, id string) {
+				if err := items.claim(ctx, pool, id, other, at); err != nil {
+					t.Fatal(err)
+				}
+				// The losing agent gives back what it thinks is its claim.
+				if err := items.release(ctx, pool, id, agent.ID); err != nil {
+					t.Fatal(err)
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pool := pgtest.NewPool(t)
+			es := store.NewEventStore(pool)
+			store.RegisterVoiceProjections(es)
+			id, ref := items.add(t, es)
+			tc.prepare(t, pool, id)
+
+			caseID, err := fileCase(pool, at.Add(time.Second), items.kind, ref,
+				&domain.Filing{Kind: items.kind, ID: id, ClaimedBy: agent.ID})
+			got, gerr := items.getCase(ctx, pool, id)
+			if gerr != nil {
+				t.Fatal(gerr)
+			}
+			_, cerr := store.NewCases(pool).Get(ctx, caseID)
+			if !tc.lost {
+				if err != nil || cerr != nil || got != caseID {
+					t.Fatalf("filing: %v; case stored: %v; item on case %q, want %q", err, cerr, got, caseID)
+				}
+				return
+			}
+			if !errors.Is(err, domain.ErrFilingLost) || !errors.Is(err, domain.ErrConflict) {
+				t.Fatalf("filing a lost claim: %v, want ErrFilingLost (a conflict)", err)
+			}
+			if !errors.Is(cerr, domain.ErrNotFound) {
+				t.Errorf("the case of a lost filing was stored: %v", cerr)
+			}
+			var by *string
+			if err := pool.QueryRow(ctx, `SELECT case_by FROM `+items.table+` WHERE id = $1`, id).Scan(&by); err != nil {
+				t.Fatal(err)
+			}
+			if tc.holder == "" && (got != "-" && got != "" || by != nil) || tc.holder != "" && (got != "" || by == nil || *by != tc.holder) {
+				t.Errorf("item after the lost filing: case %q, claimed by %v; want holder %q", got, by, tc.holder)
+			}
+		})
 	}
 }

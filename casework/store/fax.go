@@ -127,17 +127,11 @@ func (s *Faxes) ClaimForCase(ctx context.Context, id, by string, at time.Time) e
 	return nil
 }
 
-// SetCase links a claimed fax to its case.
-func (s *Faxes) SetCase(ctx context.Context, id, caseID string) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE faxes SET case_id = $2 WHERE id = $1`, id, caseID); err != nil {
-		return fmt.Errorf("link fax %s to case: %w", id, err)
-	}
-	return nil
-}
-
-// Release undoes ClaimForCase.
-func (s *Faxes) Release(ctx context.Context, id string) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE faxes SET case_id = NULL, case_at = NULL, case_by = NULL WHERE id = $1 AND case_id = ''`, id); err != nil {
+// Release undoes by's ClaimForCase; a claim that is no longer by's (it went
+// stale and another agent claimed the fax) is left alone.
+func (s *Faxes) Release(ctx context.Context, id, by string) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE faxes SET case_id = NULL, case_at = NULL, case_by = NULL
+		WHERE id = $1 AND case_id = '' AND case_by = $2`, id, by); err != nil {
 		return fmt.Errorf("release fax %s: %w", id, err)
 	}
 	return nil

@@ -138,18 +138,11 @@ func (s *Voicemails) ClaimForCase(ctx context.Context, id, by string, at time.Ti
 	return nil
 }
 
-// SetCase links the claimed message to its case.
-func (s *Voicemails) SetCase(ctx context.Context, id, caseID string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE voicemails SET case_id = $2 WHERE id = $1`, id, caseID)
-	if err != nil {
-		return fmt.Errorf("link voicemail %s to case: %w", id, err)
-	}
-	return nil
-}
-
-// Release undoes ClaimForCase.
-func (s *Voicemails) Release(ctx context.Context, id string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE voicemails SET case_id = NULL, case_at = NULL, case_by = NULL WHERE id = $1 AND case_id = ''`, id)
+// Release undoes by's ClaimForCase; a claim that is no longer by's (it went
+// stale and another agent claimed the message) is left alone.
+func (s *Voicemails) Release(ctx context.Context, id, by string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE voicemails SET case_id = NULL, case_at = NULL, case_by = NULL
+		WHERE id = $1 AND case_id = '' AND case_by = $2`, id, by)
 	if err != nil {
 		return fmt.Errorf("release voicemail %s: %w", id, err)
 	}
@@ -157,14 +150,15 @@ func (s *Voicemails) Release(ctx context.Context, id string) error {
 }
 
 // RecoverStaleClaims settles claims older than claimedBefore, left behind by a
-// process that died between ClaimForCase and SetCase. A message whose URI is a
-// voicemail material of a case was registered but never linked: it is linked to
-// that case. Any other stale claim is released and the message is listed as new
-// again. Claims at or after claimedBefore may be registrations still in progress
+// process that died between ClaimForCase and the case's registration (which
+// marks the message filed in its own transaction, Cases.CreateCase). A message
+// whose URI is a voicemail material of a case was registered but never linked
+// (by a version that linked in a separate step): it is linked to that case.
+// Any other stale claim is released and the message is listed as new again. Claims at or after claimedBefore may be registrations still in progress
 // and are left alone.
 func (s *Voicemails) RecoverStaleClaims(ctx context.Context, claimedBefore time.Time) (linked, released int, err error) {
 	// One statement, so each claim is settled atomically against a concurrent
-	// SetCase, Release or recovery pass on another instance: the row lock and the
+	// registration, Release or recovery pass on another instance: the row lock and the
 	// re-checked WHERE skip a claim settled meanwhile. The row sub-select yields the
 	// case (keeping the claim's time and actor) or no row, which sets all three
 	// columns to NULL: the release. If the URI is on several cases, the latest

@@ -25,6 +25,8 @@ type Memory struct {
 	// Events are the history entries' and extra events in commit order, as the
 	// PostgreSQL store writes them to its outbox.
 	Events []event.Envelope
+	// Filed are the inbox items cases were registered from, in commit order.
+	Filed []domain.Filing
 }
 
 type stored struct {
@@ -51,8 +53,9 @@ func (m *Memory) Create(ctx context.Context, c *domain.Case) error {
 	return m.CreateCase(ctx, c, false, nil)
 }
 
-// CreateCase stores a new case with the caller's callback consent.
-func (m *Memory) CreateCase(_ context.Context, c *domain.Case, consent bool, extra []event.Envelope) error {
+// CreateCase stores a new case with the caller's callback consent. Filings are
+// recorded in Filed (the memory store keeps no inbox).
+func (m *Memory) CreateCase(_ context.Context, c *domain.Case, consent bool, extra []event.Envelope, filings ...domain.Filing) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.cases[c.ID()]; ok {
@@ -62,6 +65,7 @@ func (m *Memory) CreateCase(_ context.Context, c *domain.Case, consent bool, ext
 		return fmt.Errorf("case number %s: %w", c.Number(), domain.ErrConflict)
 	}
 	m.cases[c.ID()] = stored{snap: c.Snapshot(), consent: consent}
+	m.Filed = append(m.Filed, filings...)
 	m.numbers[c.Number()] = c.ID()
 	m.record(c, extra)
 	c.ClearPending()
