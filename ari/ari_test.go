@@ -162,6 +162,56 @@ func TestReadDigitsTypeAheadTerminatorAndTimeouts(t *testing.T) {
 	}
 }
 
+// TestCameBack: after StasisEnd, a return (StasisStart) and a hang-up (cause
+// arriving after StasisEnd, as Asterisk may send them for a caller hanging up
+// in a bridge) are told apart, whatever comes first.
+func TestCameBack(t *testing.T) {
+	const (
+		start   = `{"type":"StasisStart","args":["fax-detected"],"channel":{"id":"c1"}}`
+		end     = `{"type":"StasisEnd","channel":{"id":"c1"}}`
+		request = `{"type":"ChannelHangupRequest","cause":16,"channel":{"id":"c1"}}`
+		gone    = `{"type":"ChannelDestroyed","cause":16,"cause_txt":"Normal Clearing","channel":{"id":"c1"}}`
+	)
+	tests := []struct {
+		name   string
+		before []string // applied before asking
+		later  []string // applied while CameBack waits
+		want   bool
+	}{
+		{"back before asked", []string{start, end, start}, nil, true},
+		{"back while waiting", []string{start, end}, []string{start}, true},
+		{"hang-up cause first", []string{start, request, end}, nil, false},
+		{"hang-up cause after StasisEnd", []string{start, end}, []string{gone}, false},
+		{"never left", []string{start}, nil, false},
+		{"left, nothing more: bounded wait", []string{start, end}, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := newTestClient(t)
+			s := newSession(c, "c1", zaptest.NewLogger(t))
+			apply := func(raw string) {
+				ev, _, err := decodeEvent([]byte(raw))
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.apply(ev)
+			}
+			for _, raw := range tt.before {
+				apply(raw)
+			}
+			go func() {
+				time.Sleep(50 * time.Millisecond)
+				for _, raw := range tt.later {
+					apply(raw)
+				}
+			}()
+			if got := s.CameBack(context.Background(), "c1", 500*time.Millisecond); got != tt.want {
+				t.Errorf("CameBack = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	bad := []Config{
 		{},

@@ -124,6 +124,17 @@ func (s *Session) ContinueAndReturn(ctx context.Context, id, dpContext, exten st
 	})
 }
 
+// Follow keeps the channel's events coming after it leaves our application
+// (StasisEnd), so that whoever asks later learns whether it hung up or came
+// back. Without it Asterisk stops telling us about a channel at StasisEnd, and
+// StasisEnd is sent on the application's own topic, ahead of a hang-up
+// published on the channel's: a caller hanging up in a bridge can look like a
+// channel that went to the dialplan. Asterisk drops the subscription when the
+// channel is destroyed.
+func (s *Session) Follow(ctx context.Context, id string) error {
+	return s.subscribe(ctx, "channel:"+id)
+}
+
 // subscribe keeps events of source (e.g. "channel:<id>") coming to our
 // application while it is outside Stasis.
 func (s *Session) subscribe(ctx context.Context, source string) error {
@@ -212,15 +223,26 @@ func (s *Session) SetGlobalVar(ctx context.Context, name, value string) error {
 	return nil
 }
 
-// LeftApp tells whether the channel left our application for the dialplan
-// without hanging up (StasisEnd, no hang-up cause), e.g. the dialplan's fax
-// tone detection took it to its "fax" extension. A caller who hangs up is
-// seen with a cause first (ChannelHangupRequest comes before StasisEnd).
-func (s *Session) LeftApp(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ch, ok := s.channels[id]
-	return ok && ch.left && ch.info.Cause == 0 && ch.info.CauseText == ""
+// CameBack waits up to limit to learn how a channel that left our application
+// (StasisEnd) went on: true when it re-entered (StasisStart again, e.g. the
+// dialplan's fax tone detection sent it back), false when it hung up, never
+// left, or the wait ended. StasisEnd alone cannot tell: a caller hanging up
+// in a bridge may be seen leaving before any hang-up cause arrives, which is
+// only decided quickly for a channel the session Follows. It only looks;
+// WaitReturn takes the channel back.
+func (s *Session) CameBack(ctx context.Context, id string, limit time.Duration) bool {
+	wctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	back := false
+	_ = s.wait(wctx, func() (bool, error) {
+		ch, ok := s.channels[id]
+		if !ok || !ch.left || ch.info.Cause != 0 || ch.info.CauseText != "" {
+			return true, nil
+		}
+		back = ch.inApp
+		return back, nil
+	})
+	return back
 }
 
 // WaitReturn is for a channel that left our application without hanging up

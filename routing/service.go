@@ -378,10 +378,12 @@ func (c *callState) abandoned(w *waiter) error {
 	}
 	s := c.s
 	waited := time.Since(c.firstQueued)
-	if c.sess.LeftApp(c.ch) {
-		// Not a hang-up: the dialplan took the channel (a fax machine's tone
-		// was heard while it waited). The front door takes it back; counting
-		// it as abandoned would blame the queue for a fax.
+	if c.sess.CameBack(context.WithoutCancel(c.ctx), c.ch, 2*time.Second) {
+		// Not a hang-up: the dialplan took the channel and sent it back (a fax
+		// machine's tone was heard while it waited). The front door takes it;
+		// counting it as abandoned would blame the queue for a fax. The wait is
+		// bounded and short: both a return and a hang-up's end arrive within
+		// milliseconds of StasisEnd.
 		c.log.Info("caller left the queue for the dialplan (fax tone?)", zap.Duration("waited", waited))
 		return c.hangupErr()
 	}
