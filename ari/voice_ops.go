@@ -233,8 +233,9 @@ func (s *Session) SetGlobalVar(ctx context.Context, name, value string) error {
 func (s *Session) CameBack(ctx context.Context, id string, limit time.Duration) bool {
 	wctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
+	start := time.Now()
 	back := false
-	_ = s.wait(wctx, func() (bool, error) {
+	err := s.wait(wctx, func() (bool, error) {
 		ch, ok := s.channels[id]
 		if !ok || !ch.left || ch.info.Cause != 0 || ch.info.CauseText != "" {
 			return true, nil
@@ -242,6 +243,9 @@ func (s *Session) CameBack(ctx context.Context, id string, limit time.Duration) 
 		back = ch.inApp
 		return back, nil
 	})
+	// How long the answer took is what tells whether Follow did its job.
+	s.Log.Debug("channel's way out of the application", zap.String("channel", id),
+		zap.Bool("came_back", back), zap.Bool("undecided", err != nil), zap.Duration("took", time.Since(start)))
 	return back
 }
 

@@ -166,14 +166,13 @@ func (s *Service) HandleCall(ctx context.Context, sess *ari.Session) {
 		s.metrics.duration.Observe(float64(p.DurationMS) / 1000)
 	}()
 
-	if s.cfg.Fax != nil {
-		// Fax tone detection may take the channel to the dialplan at any
-		// moment; the flow must then learn quickly whether it went there or
-		// hung up (see ari.Session.Follow). Without it the answer only takes
-		// longer, so the call goes on.
-		if err := sess.Follow(ctx, call.ChannelID()); err != nil {
-			call.Log.Warn("cannot follow the channel outside the application", zap.Error(err))
-		}
+	// The dialplan's fax tone detection may take the channel out of the
+	// application at any moment; whoever holds the call then (menu, queue)
+	// must learn quickly whether it went there or hung up (see
+	// ari.Session.Follow). Without it the answer only takes longer, so the
+	// call goes on.
+	if err := sess.Follow(ctx, call.ChannelID()); err != nil {
+		call.Log.Warn("cannot follow the channel outside the application", zap.Error(err))
 	}
 	err := s.run(ctx, call, staffed)
 	if s.cfg.Fax != nil {

@@ -163,6 +163,11 @@ func startHotline(t *testing.T, opts ...option) *hotline {
 	t.Helper()
 	bus := natstest.Config(t, natstest.URL())
 	h := &hotline{t: t, dbURL: pgtest.NewDatabase(t), logDir: t.TempDir()}
+	if d := os.Getenv("E2E_KEEP_LOGS"); d != "" {
+		// Services' logs of a passing run, for a look at timings
+		// (one test at a time: each run overwrites them).
+		h.logDir = d
+	}
 	callPort, _ := freePort("tcp")
 	casePort, _ := freePort("tcp")
 	h.callHTTP = fmt.Sprintf("127.0.0.1:%d", callPort)

@@ -38,7 +38,7 @@ func faxPeerVars(t *testing.T, kind, caller string, vars map[string]string) {
 		// alaw/ulaw there). Without formats, ARI gives the Local pair every
 		// audio format and the frames cross it as wideband signed linear,
 		// which res_fax's tone detector skips: CNG would never be heard.
-		"formats": "alaw",
+		"formats":   "alaw",
 		"variables": v,
 	})
 	req, _ := http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d/ari/channels", st.httpPort), bytes.NewReader(body))
