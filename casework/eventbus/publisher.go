@@ -109,13 +109,14 @@ func (p *Publisher) Publish(env event.Envelope) error {
 	if err != nil {
 		return fmt.Errorf("encode event %s: %w", env.ID, err)
 	}
+	// Counted before the file appears: the sending loop may find, send and
+	// forget it before writeFileSync returns, and a count made afterwards
+	// would then stay one too high for ever.
+	p.count(+1)
 	if err := writeFileSync(p.dir, env.ID+".json", data); err != nil {
+		p.count(-1)
 		return fmt.Errorf("spool event %s: %w", env.ID, err)
 	}
-	p.mu.Lock()
-	p.depth++
-	p.metrics.spoolDepth.Set(float64(p.depth))
-	p.mu.Unlock()
 	select {
 	case p.wake <- struct{}{}:
 	default:
@@ -215,9 +216,12 @@ func (p *Publisher) send(ctx context.Context, name string) error {
 	return nil
 }
 
-func (p *Publisher) forget() {
+// forget counts an event out of the spool (sent, or moved aside).
+func (p *Publisher) forget() { p.count(-1) }
+
+func (p *Publisher) count(delta int) {
 	p.mu.Lock()
-	p.depth = max(p.depth-1, 0)
+	p.depth = max(p.depth+delta, 0)
 	p.metrics.spoolDepth.Set(float64(p.depth))
 	p.mu.Unlock()
 }
