@@ -9,7 +9,7 @@ STACK     := deploy/stack.sh
 # The e2e package starts its own Asterisk; everything else uses PostgreSQL and NATS.
 TEST_FLAGS ?= -count=1 -timeout 40m
 
-.PHONY: all build run stop test unit e2e bench vet fmt install services prompts status clean
+.PHONY: all build run stop test fmtcheck unit e2e bench vet fmt install services prompts status clean
 
 all: build
 
@@ -43,9 +43,14 @@ prompts:
 	$(GO) run ./cmd/prompts
 
 ## test: every test, against the real parts (installs the stack first)
-test: install services
+test: install services fmtcheck
 	$(GO) vet ./...
 	$(GO) test $(TEST_FLAGS) ./...
+
+## fmtcheck: fail on Go files gofmt would change
+fmtcheck:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 ## unit: tests that need no Asterisk
 unit: services

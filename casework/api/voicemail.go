@@ -135,7 +135,7 @@ func (h *voicemailHandlers) toCase(w http.ResponseWriter, r *http.Request) {
 	fileOnCase(w, r, h.Service, p, in, inboxFiling{
 		kind: "voicemail", phone: v.Caller, callID: v.CallID, channel: domain.ChannelVoicemail, at: v.LeftAt,
 		material: domain.MaterialRef{Kind: domain.MaterialVoicemail, Ref: v.URI},
-		filing: domain.Filing{Kind: domain.MaterialVoicemail, ID: v.ID, ClaimedBy: p.Actor().ID},
+		filing:   domain.Filing{Kind: domain.MaterialVoicemail, ID: v.ID, ClaimedBy: p.Actor().ID},
 		claim: func(ctx context.Context) error {
 			return h.Voicemails.ClaimForCase(ctx, v.ID, p.Actor().ID, h.s.now())
 		},
