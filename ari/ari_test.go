@@ -164,7 +164,8 @@ func TestReadDigitsTypeAheadTerminatorAndTimeouts(t *testing.T) {
 
 // TestCameBack: after StasisEnd, a return (StasisStart) and a hang-up (cause
 // arriving after StasisEnd, as Asterisk may send them for a caller hanging up
-// in a bridge) are told apart, whatever comes first.
+// in a bridge) are told apart, whatever comes first; WaitReturn takes back
+// only a channel that came back.
 func TestCameBack(t *testing.T) {
 	const (
 		start   = `{"type":"StasisStart","args":["fax-detected"],"channel":{"id":"c1"}}`
@@ -206,7 +207,16 @@ func TestCameBack(t *testing.T) {
 				}
 			}()
 			if got := s.CameBack(context.Background(), "c1", 500*time.Millisecond); got != tt.want {
-				t.Errorf("CameBack = %v, want %v", got, tt.want)
+				t.Fatalf("CameBack = %v, want %v", got, tt.want)
+			}
+			// CameBack only looks; WaitReturn takes the channel back with the
+			// dialplan's Stasis arguments.
+			args, ok := s.WaitReturn(context.Background(), "c1", 500*time.Millisecond)
+			if ok != tt.want || (ok && (len(args) != 1 || args[0] != "fax-detected")) {
+				t.Fatalf("WaitReturn = %v, %v; want %v with the fax-detected argument", args, ok, tt.want)
+			}
+			if ok && !s.Alive("c1") {
+				t.Error("a channel taken back is still marked gone")
 			}
 		})
 	}

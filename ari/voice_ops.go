@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,7 +98,7 @@ func (s *Session) PendingDigits(chID string) string {
 // dialplan would go unnoticed. StasisEnd marks a channel gone for every other
 // operation, so the return is what clears that mark.
 func (s *Session) ContinueAndReturn(ctx context.Context, id, dpContext, exten string, priority int) error {
-	if err := s.subscribe(ctx, "channel:"+id); err != nil {
+	if err := s.Follow(ctx, id); err != nil {
 		return err
 	}
 	if err := s.Continue(ctx, id, dpContext, exten, priority); err != nil {
@@ -132,12 +133,7 @@ func (s *Session) ContinueAndReturn(ctx context.Context, id, dpContext, exten st
 // channel that went to the dialplan. Asterisk drops the subscription when the
 // channel is destroyed.
 func (s *Session) Follow(ctx context.Context, id string) error {
-	return s.subscribe(ctx, "channel:"+id)
-}
-
-// subscribe keeps events of source (e.g. "channel:<id>") coming to our
-// application while it is outside Stasis.
-func (s *Session) subscribe(ctx context.Context, source string) error {
+	source := "channel:" + id
 	u := strings.TrimRight(s.c.cfg.URL, "/") + "/applications/" + url.PathEscape(s.c.cfg.Application) +
 		"/subscription?eventSource=" + url.QueryEscape(source)
 	resp, err := s.c.ariRequest(ctx, http.MethodPost, u)
@@ -261,26 +257,15 @@ func (s *Session) CameBack(ctx context.Context, id string, limit time.Duration) 
 // That is why "left" is remembered from StasisEnd instead of read from
 // whether the channel is in the application now.
 func (s *Session) WaitReturn(ctx context.Context, id string, limit time.Duration) (args []string, ok bool) {
-	s.mu.Lock()
-	ch, known := s.channels[id]
-	left := known && ch.left && ch.info.Cause == 0 && ch.info.CauseText == ""
-	s.mu.Unlock()
-	if !left {
+	if !s.CameBack(ctx, id, limit) {
 		return nil, false
 	}
-	wctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	err := s.wait(wctx, func() (bool, error) {
-		ch := s.channels[id]
-		if ch.info.Cause != 0 || ch.info.CauseText != "" {
-			return true, ErrHangup
-		}
-		if ch.inApp {
-			ch.info.HungUp, ch.left = false, false
-			args = append([]string(nil), ch.info.Args...)
-			return true, nil
-		}
-		return false, nil
-	})
-	return args, err == nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.channels[id]
+	if ch.info.Cause != 0 || ch.info.CauseText != "" {
+		return nil, false // hung up since
+	}
+	ch.info.HungUp, ch.left = false, false
+	return slices.Clone(ch.info.Args), true
 }
