@@ -53,10 +53,7 @@ func TestCallbackNumbersThatMayBeDialled(t *testing.T) {
 func TestCallbacksDueOnlyInCallingHours(t *testing.T) {
 	hours, _ := ParseCallingHours("09:00-12:00")
 	cb := &Callbacks{cfg: CallbackConfig{Hours: hours}, jobs: map[string]*callbackJob{}, log: zap.NewNop()}
-	at := func(hhmm string) time.Time {
-		tm, _ := time.ParseInLocation("2006-01-02 15:04", "2026-11-23 "+hhmm, shanghai)
-		return tm
-	}
+	at := func(hhmm string) time.Time { return shanghaiTime(t, "2026-11-23 "+hhmm) }
 	cb.jobs["a"] = &callbackJob{EventID: "a", NextAt: at("08:00")}
 	cb.jobs["b"] = &callbackJob{EventID: "b", NextAt: at("10:30")} // a retry not yet due
 	if got := cb.due(at("08:30")); len(got) != 0 {

@@ -118,7 +118,7 @@ func fileOnCase(w http.ResponseWriter, r *http.Request, svc *app.Service, p acce
 	c, err := svc.Register(r.Context(), p.Actor(), app.RegisterInput{
 		Caller: in.Caller, ReceivedAt: in.ReceivedAt, Content: in.Content, Category: in.Category, Region: in.Region,
 		Urgency: in.Urgency, Confidentiality: in.Confidentiality, Channel: in.Channel, HandlingMode: in.HandlingMode,
-		CallID: in.CallID, Materials: in.Materials, CallbackConsent: in.CallbackConsent, Filing: &f.filing,
+		CallID: in.CallID, Materials: in.Materials, CallbackConsent: in.CallbackConsent, Filings: []domain.Filing{f.filing},
 	})
 	if err != nil {
 		// Give the item back to the list (only if the claim is still ours); the

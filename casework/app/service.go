@@ -125,8 +125,8 @@ type RegisterInput struct {
 	Materials []domain.MaterialRef
 	// CallbackConsent: the caller agreed to a satisfaction callback (回访).
 	CallbackConsent bool
-	// Filing is the claimed voicemail or fax the case is made from (nil: none).
-	Filing *domain.Filing
+	// Filings are the claimed voicemails or faxes the case is made from.
+	Filings []domain.Filing
 }
 
 // Register creates a case with a fresh number and query code.
@@ -168,11 +168,7 @@ func (s *Service) Register(ctx context.Context, by domain.Actor, in RegisterInpu
 			return nil, err
 		}
 	}
-	var filings []domain.Filing
-	if in.Filing != nil {
-		filings = append(filings, *in.Filing)
-	}
-	if err := s.repo.CreateCase(ctx, c, in.CallbackConsent, nil, filings...); err != nil {
+	if err := s.repo.CreateCase(ctx, c, in.CallbackConsent, nil, in.Filings...); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -154,8 +154,9 @@ func (s *Voicemails) Release(ctx context.Context, id, by string) error {
 // marks the message filed in its own transaction, Cases.CreateCase). A message
 // whose URI is a voicemail material of a case was registered but never linked
 // (by a version that linked in a separate step): it is linked to that case.
-// Any other stale claim is released and the message is listed as new again. Claims at or after claimedBefore may be registrations still in progress
-// and are left alone.
+// Any other stale claim is released and the message is listed as new again.
+// Claims at or after claimedBefore may be registrations still in progress and
+// are left alone.
 func (s *Voicemails) RecoverStaleClaims(ctx context.Context, claimedBefore time.Time) (linked, released int, err error) {
 	// One statement, so each claim is settled atomically against a concurrent
 	// registration, Release or recovery pass on another instance: the row lock and the
