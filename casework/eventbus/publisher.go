@@ -67,6 +67,9 @@ type Publisher struct {
 	log     *zap.Logger
 	metrics *PublisherMetrics
 	wake    chan struct{}
+	// afterWrite, if set, runs when Publish has written an event's file: where
+	// the sending loop can overtake Publish (tests).
+	afterWrite func()
 
 	mu    sync.Mutex
 	depth int
@@ -116,6 +119,9 @@ func (p *Publisher) Publish(env event.Envelope) error {
 	if err := writeFileSync(p.dir, env.ID+".json", data); err != nil {
 		p.count(-1)
 		return fmt.Errorf("spool event %s: %w", env.ID, err)
+	}
+	if p.afterWrite != nil {
+		p.afterWrite()
 	}
 	select {
 	case p.wake <- struct{}{}:

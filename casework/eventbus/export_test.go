@@ -1,0 +1,10 @@
+package eventbus
+
+import "context"
+
+// AfterSpoolWrite makes Publish run f once it has written an event's file and
+// before it returns: the moment a running sending loop can overtake it.
+func AfterSpoolWrite(p *Publisher, f func()) { p.afterWrite = f }
+
+// Drain is one pass of the sending loop.
+func Drain(ctx context.Context, p *Publisher) (int, error) { return p.drain(ctx) }
