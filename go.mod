@@ -3,6 +3,7 @@ module github.com/hotline12345/hotline
 go 1.26.8
 
 require (
+	github.com/6tail/lunar-go v1.4.7
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/nats-io/nats.go v1.55.0

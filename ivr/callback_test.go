@@ -188,7 +188,7 @@ func TestCallbacksLogCallingDayChangesOnce(t *testing.T) {
 // TestCallbacksRealCalendar checks the embedded calendar through the interface
 // the callbacks use: 2026-10-10 is a 调休 makeup Saturday (State Council notice
 // for 2026, National Day), 2026-10-03 a holiday Saturday, and 2027 has no
-// notice in the data yet, so callbacks wait.
+// notice in the data yet, so its statutory days off (provisional) decide.
 func TestCallbacksRealCalendar(t *testing.T) {
 	cal, err := calendar.Load()
 	if err != nil {
@@ -207,12 +207,16 @@ func TestCallbacksRealCalendar(t *testing.T) {
 	if got := cb.due(shanghaiTime(t, "2026-10-03 10:00")); len(got) != 0 {
 		t.Fatalf("holiday Saturday: %d due", len(got))
 	}
-	if !cal.Covers(2027) { // until the 2027 notice is copied into the data
-		if got := cb.due(shanghaiTime(t, "2027-03-01 10:00")); len(got) != 0 {
-			t.Fatalf("year without a notice: %d due", len(got))
-		}
+	// 2027 has no notice in the embedded data: its days off come from the
+	// statute, so New Year's Day waits and the first Monday calls.
+	if got := cb.due(shanghaiTime(t, "2027-01-01 10:00")); len(got) != 0 {
+		t.Fatalf("元旦 of a provisional year: %d due", len(got))
 	}
 	if got := cb.due(shanghaiTime(t, "2026-10-10 10:00")); len(got) != 1 {
 		t.Fatalf("makeup Saturday: %d due, want 1", len(got))
+	}
+	cb2 := &Callbacks{cfg: CallbackConfig{Hours: hours, Days: cal}, jobs: map[string]*callbackJob{"b": {EventID: "b"}}, log: zap.NewNop()}
+	if got := cb2.due(shanghaiTime(t, "2027-01-04 10:00")); len(got) != 1 {
+		t.Fatalf("Monday of a provisional year: %d due, want 1", len(got))
 	}
 }

@@ -17,10 +17,16 @@ type ServiceHours interface {
 // makeup days), the office hours, the forced mode (HOTLINE_SERVICE_MODE) and the
 // 24-hour setting.
 type CalendarHours struct {
-	Calendar  *calendar.Calendar
+	Calendar  StaffedCalendar
 	Mode      calendar.Mode
 	Office    calendar.OfficeHours
 	Always24h bool
+}
+
+// StaffedCalendar is the calendar's service-hours rule; *calendar.Calendar and
+// the run-time *calendar.Source (which follows operators' imports) implement it.
+type StaffedCalendar interface {
+	Staffed(t time.Time, mode calendar.Mode, h calendar.OfficeHours, always24h bool) (bool, error)
 }
 
 // Staffed implements ServiceHours.

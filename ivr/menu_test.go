@@ -115,7 +115,12 @@ func TestServiceHours(t *testing.T) {
 		{"24h mode at night", calendar.ModeCalendar, true, "2026-11-21 03:00", true, false},
 		{"forced open at night", calendar.ModeOpen, false, "2026-11-21 03:00", true, false},
 		{"forced closed beats 24h", calendar.ModeClosed, true, "2026-11-18 09:00", false, false},
-		{"year without a notice: human service is offered", calendar.ModeCalendar, false, "2031-03-04 10:00", true, true},
+		// 2027 has no official notice in the data: the statute's days off decide
+		// (asked on 2026-12-30, the day the issue names, or any other day).
+		{"元旦 2027 of a provisional year is closed", calendar.ModeCalendar, false, "2027-01-01 10:00", false, false},
+		{"a normal Monday in January 2027 is open", calendar.ModeCalendar, false, "2027-01-04 10:00", true, false},
+		{"除夕 2027 by the statute is closed", calendar.ModeCalendar, false, "2027-02-05 10:00", false, false},
+		{"outside every calendar: human service is offered", calendar.ModeCalendar, false, "2100-03-04 10:00", true, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -43,12 +43,29 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f := &fixture{pool: pool, cases: store.NewCases(pool), now: time.Date(2026, 3, 2, 9, 0, 0, 0, cst)}
+	f.svc = f.serviceOn(t, cal)
+	f.events = store.NewEventStore(pool)
+	proj := f.cases.CaseProjector(f.svc.CallEventChange, func(_ event.Envelope, err error) {
+		f.mu.Lock()
+		f.skipped = append(f.skipped, err)
+		f.mu.Unlock()
+	})
+	for _, typ := range []event.Type{event.CallEnded, event.VoicemailLeft, event.FaxReceived, event.RecordingSaved, event.CallbackResult} {
+		f.events.Project(typ, proj)
+	}
+	f.events.Project(event.ThreeWayFailed, store.DutyLineFailureProjector)
+	return f
+}
+
+// serviceOn is the fixture's service on a calendar, with its clock and unit D1.
+func (f *fixture) serviceOn(t *testing.T, cal app.Calendar) *app.Service {
+	t.Helper()
 	prof, err := policy.Load(policy.Default)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{pool: pool, cases: store.NewCases(pool), now: time.Date(2026, 3, 2, 9, 0, 0, 0, cst)}
-	f.svc = app.New(app.Config{Repo: f.cases, Policy: prof, Calendar: cal,
+	return app.New(app.Config{Repo: f.cases, Policy: prof, Calendar: cal,
 		Clock: func() time.Time {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -61,17 +78,6 @@ func newFixture(t *testing.T) *fixture {
 			}
 			return domain.Unit{}, domain.ErrNotFound
 		}})
-	f.events = store.NewEventStore(pool)
-	proj := f.cases.CaseProjector(f.svc.CallEventChange, func(_ event.Envelope, err error) {
-		f.mu.Lock()
-		f.skipped = append(f.skipped, err)
-		f.mu.Unlock()
-	})
-	for _, typ := range []event.Type{event.CallEnded, event.VoicemailLeft, event.FaxReceived, event.RecordingSaved, event.CallbackResult} {
-		f.events.Project(typ, proj)
-	}
-	f.events.Project(event.ThreeWayFailed, store.DutyLineFailureProjector)
-	return f
 }
 
 func (f *fixture) completedCase(t *testing.T) *domain.Case {
@@ -161,28 +167,6 @@ func TestCallEventsChangeCasesExactlyOnce(t *testing.T) {
 	_ = f.pool.QueryRow(ctx, `SELECT count(*) FROM case_outbox WHERE type = 'case.callback_requested'`).Scan(&n)
 	if n != 1 {
 		t.Errorf("callback requests %d", n)
-	}
-}
-
-func TestMissingCalendarYearIsAnErrorNotAGuess(t *testing.T) {
-	ctx := context.Background()
-	f := newFixture(t)
-	f.now = time.Date(2027, 3, 1, 9, 0, 0, 0, cst) // 2027 has no official notice yet
-	c, err := f.svc.Register(ctx, agent, app.RegisterInput{
-		Content: "路灯不亮", Category: domain.CategoryHelp, Region: "370102", Urgency: domain.UrgencyNormal,
-		Confidentiality: domain.ConfidentialityNone, Channel: domain.ChannelPhone, HandlingMode: domain.ModeWrittenTransfer,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = f.svc.Transfer(ctx, agent, c.ID(), app.TransferInput{Lead: "D1"})
-	var my *calendar.MissingYearError
-	if !errors.Is(err, app.ErrCalendar) || !errors.As(err, &my) || my.Year != 2027 {
-		t.Fatalf("transfer in 2027: %v", err)
-	}
-	got, _ := f.cases.Get(ctx, c.ID())
-	if got.State() != domain.StateRegistered {
-		t.Fatalf("state %s after a failed transfer", got.State())
 	}
 }
 

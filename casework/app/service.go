@@ -43,10 +43,21 @@ type Repository interface {
 // UnitLookup finds a unit of the directory; domain.ErrNotFound if unknown.
 type UnitLookup func(ctx context.Context, id string) (domain.Unit, error)
 
-// ErrCalendar marks a deadline that cannot be computed because the official
-// holiday notice of a year is missing. It is an operations problem (update the
-// calendar data), never a reason to guess, so callers report it as a server
-// error and alert.
+// Calendar is the working-day calendar the deadlines are counted on: the
+// policy's working days, and whether a deadline rests on a provisional year
+// (no official notice yet, days off from the statute). *calendar.Calendar and
+// *calendar.Source implement it; with a Source, each use case asks the
+// calendar in force at its start, so a deadline and its mark always come from
+// the same calendar even while an import swaps it.
+type Calendar interface {
+	policy.WorkingDays
+	ProvisionalBetween(a, b time.Time) bool
+}
+
+// ErrCalendar marks a deadline that cannot be computed because the date is
+// outside every calendar (provisional years cover 1950-2099, so this is a
+// data or program error, not a late notice); callers report it as a server
+// error.
 var ErrCalendar = errors.New("working-day calendar does not cover the deadline")
 
 // CalendarError wraps a *calendar.MissingYearError with ErrCalendar.
@@ -67,7 +78,7 @@ type Config struct {
 	Repo     Repository
 	Units    UnitLookup
 	Policy   policy.Profile
-	Calendar policy.WorkingDays
+	Calendar Calendar
 	// Clock is the time of actions; time.Now if nil.
 	Clock func() time.Time
 	// Source names the producer in derived events; "casework" if empty.
@@ -79,7 +90,7 @@ type Service struct {
 	repo   Repository
 	units  UnitLookup
 	policy policy.Profile
-	cal    policy.WorkingDays
+	cal    Calendar
 	clock  func() time.Time
 	source string
 }
@@ -94,6 +105,14 @@ func New(cfg Config) *Service {
 		s.source = "casework"
 	}
 	return s
+}
+
+// calendar is the calendar in force now, fixed for one use case.
+func (s *Service) calendar() Calendar {
+	if src, ok := s.cal.(interface{ Current() *calendar.Calendar }); ok {
+		return src.Current()
+	}
+	return s.cal
 }
 
 // Policy is the city's deadline policy in force.
@@ -315,12 +334,14 @@ func (s *Service) unit(ctx context.Context, field, id string) (domain.Unit, erro
 func (s *Service) limit(c *domain.Case, at time.Time, mode domain.HandlingMode, days, hours int) (domain.TimeLimit, error) {
 	terms := s.terms(c, at, mode)
 	terms.Days, terms.Hours = days, hours
-	due, err := s.policy.Deadline(s.cal, terms)
+	cal := s.calendar()
+	due, err := s.policy.Deadline(cal, terms)
 	if err != nil {
 		return domain.TimeLimit{}, fmt.Errorf("deadline of case %s: %w", c.ID(), calendarErr(err))
 	}
 	l := domain.TimeLimit{Due: due}
 	if terms.Urgency == policy.Normal {
+		l.Provisional = cal.ProvisionalBetween(at, due)
 		l.WorkingDays = days
 		if days == 0 {
 			l.WorkingDays = s.policy.Deadlines.WrittenDays
@@ -330,7 +351,7 @@ func (s *Service) limit(c *domain.Case, at time.Time, mode domain.HandlingMode, 
 		}
 	}
 	if a := c.Snapshot().Approval; a != nil && a.Instruction != nil && !a.Instruction.Due.IsZero() && l.Due.After(a.Instruction.Due) {
-		l.Due = a.Instruction.Due
+		l.Due, l.Provisional = a.Instruction.Due, false // the leader's own date, no calendar in it
 	}
 	return l, nil
 }
@@ -400,14 +421,17 @@ func (s *Service) ApproveExtension(ctx context.Context, by domain.Actor, id, not
 		req, ok := c.PendingExtension()
 		if !ok || c.Deadline().IsZero() {
 			// Let the domain refuse in its order: role, state, then no request.
-			return c.ApproveExtension(by, at, time.Time{}, s.extensionLimits(c), note)
+			return c.ApproveExtension(by, at, domain.TimeLimit{}, s.extensionLimits(c), note)
 		}
 		// The deadline is 24:00 of its last working day; count from that day.
-		due, err := s.cal.AddWorkingDays(c.Deadline().Add(-time.Nanosecond), req.WorkingDays)
+		cal := s.calendar()
+		due, err := cal.AddWorkingDays(c.Deadline().Add(-time.Nanosecond), req.WorkingDays)
 		if err != nil {
 			return fmt.Errorf("extended deadline of case %s: %w", c.ID(), calendarErr(err))
 		}
-		return c.ApproveExtension(by, at, due, s.extensionLimits(c), note)
+		// Every day since the round began decided the extended deadline.
+		next := domain.TimeLimit{Due: due, Provisional: cal.ProvisionalBetween(c.Round().StartedAt, due)}
+		return c.ApproveExtension(by, at, next, s.extensionLimits(c), note)
 	})
 }
 
@@ -512,4 +536,43 @@ func (s *Service) RecordRepeat(ctx context.Context, by domain.Actor, id, callID,
 // RecordFinding records a supervisor's finding against a unit.
 func (s *Service) RecordFinding(ctx context.Context, by domain.Actor, id, unitID string, kind domain.FindingKind, facts string) (*domain.Case, error) {
 	return s.change(ctx, id, func(c *domain.Case, at time.Time) error { return c.RecordFinding(by, at, unitID, kind, facts) })
+}
+
+// CalendarActor is who recomputes deadlines after a calendar import.
+var CalendarActor = domain.Actor{ID: "calendar", Role: domain.RoleSystem}
+
+// RecomputeDeadline counts the deadline of an open case again on the calendar
+// in force: the round's working days plus its granted extensions from the
+// round's start, capped by a leader's own date, as when it was set. It is run
+// on cases with a provisional deadline after an operator imports a notice; a
+// case whose deadline comes out the same (with the same mark) is left alone, so
+// running it twice, or on several casework instances at once, records one
+// change. It reports whether the deadline changed.
+func (s *Service) RecomputeDeadline(ctx context.Context, id, reason string) (bool, error) {
+	changed := false
+	_, err := s.change(ctx, id, func(c *domain.Case, at time.Time) error {
+		round := c.Round()
+		if !c.DeadlineProvisional() || round.WorkingDays == 0 || c.Deadline().IsZero() {
+			return nil // hours, a leader's date, or already official: no calendar to correct
+		}
+		if st := c.State(); st != domain.StateTransferred && st != domain.StateAccepted {
+			return nil // the unit replied: the deadline served its purpose
+		}
+		cal := s.calendar()
+		due, err := cal.AddWorkingDays(round.StartedAt, round.WorkingDays+round.ExtensionDays)
+		if err != nil {
+			return fmt.Errorf("recompute deadline of case %s: %w", c.ID(), calendarErr(err))
+		}
+		l := domain.TimeLimit{Due: due, WorkingDays: round.WorkingDays, Provisional: cal.ProvisionalBetween(round.StartedAt, due)}
+		if a := c.Snapshot().Approval; a != nil && a.Instruction != nil && !a.Instruction.Due.IsZero() && l.Due.After(a.Instruction.Due) {
+			l.Due, l.Provisional = a.Instruction.Due, false
+		}
+		before := c.Version()
+		if err := c.RecomputeDeadline(CalendarActor, at, l, reason); err != nil {
+			return err
+		}
+		changed = c.Version() != before
+		return nil
+	})
+	return changed, err
 }

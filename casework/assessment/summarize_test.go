@@ -78,7 +78,7 @@ func (r *run) extend(d, days, newDueDay int) *run {
 	r.t.Helper()
 	lim := domain.ExtensionLimits{MaxCount: 1, MaxTotalWorkingDays: 30}
 	r.do(r.c.RequestExtension(r.lead(), at(d, 6), days, "工程量大", lim))
-	return r.do(r.c.ApproveExtension(supervisor, at(d, 7), day(newDueDay), lim, ""))
+	return r.do(r.c.ApproveExtension(supervisor, at(d, 7), domain.TimeLimit{Due: day(newDueDay)}, lim, ""))
 }
 func (r *run) reply(d int) *run {
 	r.t.Helper()

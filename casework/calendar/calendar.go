@@ -8,17 +8,23 @@
 //
 // # Data
 //
-// The notices are embedded from data/YYYY.json, copied from the holiday-cn
-// data set (https://github.com/NateScarlet/holiday-cn, MIT licence, see
-// data/LICENSE and data/README.md). A year without a notice, or whose file
-// lists no days (2027 at the time of writing), is not covered: any question
-// about one of its dates fails with a *MissingYearError instead of silently
-// assuming Monday to Friday. The notice for a year can also move the last
-// days of the previous December (the 2019 notice made 2018-12-29 a working
-// day and 2018-12-30/31 days off; the 2023 notice lists 2022-12-31), so dates
-// from 29 December on also need the next year's notice. Services should
-// export LastYear as a metric and alert well before December when
-// Covers(next year) is false; updating is copying the new YYYY.json here.
+// Official notices come from two places: the years embedded from data/YYYY.json
+// (copied from the holiday-cn data set, https://github.com/NateScarlet/holiday-cn,
+// MIT licence, see data/LICENSE and data/README.md), which are the floor, and
+// the years operators import at run time (hotlinectl calendar import), which
+// add a year or replace an embedded one without a rebuild. Build merges them.
+//
+// A year without an official notice is provisional: its days off are derived
+// from the statute (StatuteNotice), with no 调休. The hotline keeps working on
+// it instead of stopping when the State Council's notice is late; callers ask
+// ProvisionalBetween whether a deadline was counted on such days and mark it,
+// and recompute it when the notice arrives. The notice for a year can also
+// move the last days of the previous December (the 2019 notice made
+// 2018-12-29 a working day; the 2023 notice lists 2022-12-31), so dates from
+// 29 December on are provisional too until the next year's notice is loaded.
+// A calendar built with New (tests) has no provisional years: a question about
+// an uncovered year fails with a *MissingYearError, as it also does in every
+// calendar for years outside MinYear..MaxYear.
 //
 // # Deadline semantics
 //
@@ -33,6 +39,7 @@ package calendar
 
 import (
 	"fmt"
+	"sync"
 	"time"
 	_ "time/tzdata" // deadlines must not depend on the host having zoneinfo installed
 )
@@ -53,18 +60,25 @@ func (e *MissingYearError) Error() string {
 // Calendar answers working-day questions from a fixed set of holiday notices.
 type Calendar struct {
 	loc     *time.Location
-	covered map[int]bool
+	covered map[int]bool // years with an official notice
 	last    int
-	// exceptions maps a date to whether it is a day off; dates not listed
-	// follow the Monday-Friday rule.
+	// exceptions maps a date to whether it is a day off, from the official
+	// notices; dates not listed follow the Monday-Friday rule.
 	exceptions map[day]bool
+	names      map[day]string // the notices' names of the exceptions (春节, ...)
+	// provisional: years without a notice are derived from the statute
+	// (Build, Load); false for New's strict calendars.
+	provisional bool
+	mu          sync.Mutex
+	derived     map[int]map[day]bool // statute days off per provisional year, filled on first use
 }
 
-// New builds a calendar from explicit data, mainly for tests. exceptions maps
-// an ISO date ("2026-10-10") to whether it is a day off (true: holiday,
+// New builds a strict calendar from explicit data, mainly for tests. exceptions
+// maps an ISO date ("2026-10-10") to whether it is a day off (true: holiday,
 // false: makeup working day); years are the years whose notice the data
 // stands for. Dates outside those years may be listed but only matter when
-// their own year is covered too.
+// their own year is covered too. Other years are not provisional: questions
+// about them fail with a *MissingYearError.
 func New(exceptions map[string]bool, years ...int) (*Calendar, error) {
 	c, err := newCalendar()
 	if err != nil {
@@ -83,12 +97,47 @@ func New(exceptions map[string]bool, years ...int) (*Calendar, error) {
 	return c, nil
 }
 
+// Build makes the calendar of the official notices given (each year at most
+// once; an empty notice is a placeholder and ignored), with every other year
+// from MinYear to MaxYear provisional. Two notices that disagree about a date
+// (a New Year bridge listed in both neighbouring years) are refused.
+func Build(notices []Notice) (*Calendar, error) {
+	c, err := newCalendar()
+	if err != nil {
+		return nil, err
+	}
+	c.provisional = true
+	source := map[day]int{} // which year's notice set each exception, to name both on a conflict
+	for _, n := range notices {
+		if n.Empty() {
+			continue
+		}
+		if err := n.Validate(); err != nil {
+			return nil, fmt.Errorf("calendar: notice %d: %w", n.Year, err)
+		}
+		if c.covered[n.Year] {
+			return nil, fmt.Errorf("calendar: notice %d given twice", n.Year)
+		}
+		c.cover(n.Year)
+		for _, x := range n.Days {
+			d, _ := parseDay(x.Date) // Validate checked it
+			if prev, ok := c.exceptions[d]; ok && prev != x.IsOffDay && source[d] != n.Year {
+				return nil, fmt.Errorf("calendar: notice %d: %s contradicts the %d notice", n.Year, d, source[d])
+			}
+			c.exceptions[d] = x.IsOffDay
+			c.names[d] = x.Name
+			source[d] = n.Year
+		}
+	}
+	return c, nil
+}
+
 func newCalendar() (*Calendar, error) {
 	loc, err := time.LoadLocation(Location)
 	if err != nil {
 		return nil, fmt.Errorf("calendar: load time zone: %w", err)
 	}
-	return &Calendar{loc: loc, covered: map[int]bool{}, exceptions: map[day]bool{}}, nil
+	return &Calendar{loc: loc, covered: map[int]bool{}, exceptions: map[day]bool{}, names: map[day]string{}, derived: map[int]map[day]bool{}}, nil
 }
 
 func (c *Calendar) cover(year int) {
@@ -104,6 +153,75 @@ func (c *Calendar) Covers(year int) bool { return c.covered[year] }
 
 // LastYear is the latest year with a loaded notice, 0 if there is none.
 func (c *Calendar) LastYear() int { return c.last }
+
+// FirstUncovered is the first year from year on without an official notice:
+// the year a provisional calendar starts.
+func (c *Calendar) FirstUncovered(year int) int {
+	for c.covered[year] {
+		year++
+	}
+	return year
+}
+
+// Provisional reports whether the working-day status of the Asia/Shanghai
+// date of t may still change with a notice not yet loaded: its own year's, or
+// for 29-31 December the next year's.
+func (c *Calendar) Provisional(t time.Time) bool { return c.provisionalDay(c.dayOf(t)) }
+
+// ProvisionalBetween reports whether any day that decides a deadline counted
+// from a to b is provisional: the days after the day of a up to the day
+// before b (a deadline is 00:00 of the day after its last working day). Use
+// it on AddWorkingDays(a, n) to mark the result.
+func (c *Calendar) ProvisionalBetween(a, b time.Time) bool {
+	if b.Before(a) {
+		a, b = b, a
+	}
+	for d := c.dayOf(a) + 1; d <= c.dayOf(b.Add(-time.Nanosecond)); d++ {
+		if c.provisionalDay(d) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Calendar) provisionalDay(d day) bool {
+	y, m, dd := d.date()
+	return !c.covered[y] || (m == time.December && dd >= 29 && !c.covered[y+1])
+}
+
+// Notice returns the notice that decides year: the official one loaded (its
+// days inside the year, whichever notice listed them) or, for a provisional
+// year, the statute's days off; official reports which. Days are in date order.
+func (c *Calendar) Notice(year int) (n Notice, official bool, err error) {
+	if year < MinYear || year > MaxYear {
+		return Notice{}, false, &MissingYearError{Year: year}
+	}
+	if !c.covered[year] && !c.provisional {
+		return Notice{}, false, &MissingYearError{Year: year}
+	}
+	n = Notice{Year: year}
+	from, to := dayFromDate(year, time.January, 1), dayFromDate(year, time.December, 31)
+	var derived map[day]NoticeDay
+	if !c.covered[year] {
+		sn, err := StatuteNotice(year)
+		if err != nil {
+			return Notice{}, false, fmt.Errorf("provisional year %d: %w", year, err)
+		}
+		derived = map[day]NoticeDay{}
+		for _, x := range sn.Days {
+			d, _ := parseDay(x.Date)
+			derived[d] = x
+		}
+	}
+	for d := from; d <= to; d++ {
+		if off, ok := c.exceptions[d]; ok {
+			n.Days = append(n.Days, NoticeDay{Name: c.names[d], Date: d.String(), IsOffDay: off})
+		} else if x, ok := derived[d]; ok {
+			n.Days = append(n.Days, x)
+		}
+	}
+	return n, c.covered[year], nil
+}
 
 // IsWorkingDay reports whether the Asia/Shanghai date of t is a working day.
 func (c *Calendar) IsWorkingDay(t time.Time) (bool, error) {
@@ -174,13 +292,29 @@ func (c *Calendar) isWorking(d day) (bool, error) {
 	if off, ok := c.exceptions[d]; ok {
 		return !off, nil
 	}
+	if y, _, _ := d.date(); !c.covered[y] {
+		derived, err := c.statute(y)
+		if err != nil {
+			return false, err
+		}
+		if derived[d] {
+			return false, nil
+		}
+	}
 	wd := d.weekday()
 	return wd != time.Saturday && wd != time.Sunday, nil
 }
 
-// check fails unless the notices that can decide d are loaded.
+// check fails unless d can be decided: by the notices loaded, or, in a
+// calendar with provisional years, by the statute within MinYear..MaxYear.
 func (c *Calendar) check(d day) error {
 	y, m, dd := d.date()
+	if c.provisional {
+		if y < MinYear || y > MaxYear {
+			return fmt.Errorf("%s: %w", d, &MissingYearError{Year: y})
+		}
+		return nil
+	}
 	if !c.covered[y] {
 		return fmt.Errorf("%s: %w", d, &MissingYearError{Year: y})
 	}
@@ -188,6 +322,29 @@ func (c *Calendar) check(d day) error {
 		return fmt.Errorf("%s (the %d notice can move it): %w", d, y+1, &MissingYearError{Year: y + 1})
 	}
 	return nil
+}
+
+// statute returns the statute's days off of a provisional year, derived once.
+func (c *Calendar) statute(year int) (map[day]bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m, ok := c.derived[year]; ok {
+		return m, nil
+	}
+	n, err := StatuteNotice(year)
+	if err != nil {
+		return nil, fmt.Errorf("provisional year %d: %w", year, err)
+	}
+	m := make(map[day]bool, len(n.Days))
+	for _, x := range n.Days {
+		d, err := parseDay(x.Date)
+		if err != nil {
+			return nil, fmt.Errorf("provisional year %d: %w", year, err)
+		}
+		m[d] = x.IsOffDay
+	}
+	c.derived[year] = m
+	return m, nil
 }
 
 // day is a civil date counted in days since 1970-01-01, so that "next day"

@@ -18,17 +18,25 @@ import (
 //go:embed data/[0-9][0-9][0-9][0-9].json
 var notices embed.FS
 
-// Load builds the calendar from the embedded official notices.
+// Load builds the calendar from the embedded official notices alone, with
+// provisional years for the rest (see Build).
 func Load() (*Calendar, error) {
+	ns, err := Embedded()
+	if err != nil {
+		return nil, err
+	}
+	return Build(ns)
+}
+
+// Embedded returns the official notices compiled into the binary, the floor
+// that run-time imports add to or correct; placeholders for years whose notice
+// is not out yet are left out.
+func Embedded() ([]Notice, error) {
 	entries, err := notices.ReadDir("data")
 	if err != nil {
 		return nil, fmt.Errorf("calendar: read embedded notices: %w", err)
 	}
-	c, err := newCalendar()
-	if err != nil {
-		return nil, err
-	}
-	source := map[day]string{} // which file set each exception, to name both on a conflict
+	var out []Notice
 	for _, e := range entries {
 		name := path.Join("data", e.Name())
 		raw, err := notices.ReadFile(name)
@@ -39,33 +47,37 @@ func Load() (*Calendar, error) {
 		if err != nil {
 			return nil, fmt.Errorf("calendar: %s: %w", name, err)
 		}
-		if len(n.days) == 0 {
-			continue // a placeholder for a year whose notice is not out yet
-		}
-		c.cover(n.year)
-		for d, off := range n.days {
-			if prev, ok := c.exceptions[d]; ok && prev != off {
-				return nil, fmt.Errorf("calendar: %s: %s contradicts %s", name, d, source[d])
-			}
-			c.exceptions[d] = off
-			source[d] = name
+		if !n.Empty() {
+			out = append(out, n)
 		}
 	}
-	if c.last == 0 {
+	if len(out) == 0 {
 		return nil, errors.New("calendar: no embedded holiday notice lists any day")
 	}
-	return c, nil
+	return out, nil
 }
 
-type notice struct {
-	year int
-	days map[day]bool
+// Merge lays notices imported at run time over the embedded ones: an imported
+// year replaces the embedded notice of that year whole (a correction), other
+// years add to them. Imported must hold each year at most once.
+func Merge(embedded, imported []Notice) []Notice {
+	replaced := map[int]bool{}
+	for _, n := range imported {
+		replaced[n.Year] = true
+	}
+	out := append([]Notice(nil), imported...)
+	for _, n := range embedded {
+		if !replaced[n.Year] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
-// parseNotice reads one holiday-cn file (schema: data/schema.json) strictly:
-// the data decides legal deadlines, so a malformed file must stop the
+// parseNotice reads one embedded holiday-cn file (schema: data/schema.json)
+// strictly: the data decides legal deadlines, so a malformed file must stop the
 // service at start rather than shift a deadline.
-func parseNotice(file string, raw []byte) (notice, error) {
+func parseNotice(file string, raw []byte) (Notice, error) {
 	var f struct {
 		Schema string   `json:"$schema"`
 		ID     string   `json:"$id"`
@@ -80,39 +92,30 @@ func parseNotice(file string, raw []byte) (notice, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return notice{}, fmt.Errorf("decode: %w", err)
+		return Notice{}, fmt.Errorf("decode: %w", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return notice{}, errors.New("decode: trailing data after the JSON object")
+		return Notice{}, errors.New("decode: trailing data after the JSON object")
 	}
 	want, err := strconv.Atoi(strings.TrimSuffix(file, ".json"))
 	if err != nil || want != f.Year {
-		return notice{}, fmt.Errorf("year %d does not match the file name", f.Year)
+		return Notice{}, fmt.Errorf("year %d does not match the file name", f.Year)
 	}
 	if f.Papers == nil || f.Days == nil {
-		return notice{}, errors.New(`"papers" and "days" are required`)
+		return Notice{}, errors.New(`"papers" and "days" are required`)
 	}
 	if len(f.Days) > 0 && len(f.Papers) == 0 {
-		return notice{}, errors.New("days listed without the notice they come from (papers)")
+		return Notice{}, errors.New("days listed without the notice they come from (papers)")
 	}
-	n := notice{year: f.Year, days: map[day]bool{}}
+	n := Notice{Year: f.Year, Papers: f.Papers, Days: make([]NoticeDay, 0, len(f.Days))}
 	for i, x := range f.Days {
 		if x.Name == "" || x.IsOffDay == nil {
-			return notice{}, fmt.Errorf("days[%d] (%q): name and isOffDay are required", i, x.Date)
+			return Notice{}, fmt.Errorf("days[%d] (%q): name and isOffDay are required", i, x.Date)
 		}
-		d, err := parseDay(x.Date)
-		if err != nil {
-			return notice{}, fmt.Errorf("days[%d]: %w", i, err)
-		}
-		// A notice reaches at most into the neighbouring years (New Year's
-		// bridges); anything further is a typo that would move a real deadline.
-		if y, _, _ := d.date(); y < f.Year-1 || y > f.Year+1 {
-			return notice{}, fmt.Errorf("days[%d]: %s is not near %d", i, d, f.Year)
-		}
-		if prev, dup := n.days[d]; dup && prev != *x.IsOffDay {
-			return notice{}, fmt.Errorf("days[%d]: %s listed both as day off and as working day", i, d)
-		}
-		n.days[d] = *x.IsOffDay
+		n.Days = append(n.Days, NoticeDay{Name: x.Name, Date: x.Date, IsOffDay: *x.IsOffDay})
 	}
-	return n, nil
+	if err := n.Validate(); err != nil {
+		return Notice{}, err
+	}
+	return n.sorted(), nil
 }

@@ -118,6 +118,10 @@ func (c *Case) Assisting() []UnitRef { return slices.Clone(c.s.Assisting) }
 // Deadline is the time limit in force; zero before transfer.
 func (c *Case) Deadline() time.Time { return c.s.Deadline }
 
+// DeadlineProvisional reports whether the deadline was counted on a year
+// without the official holiday notice (see TimeLimit.Provisional).
+func (c *Case) DeadlineProvisional() bool { return c.s.DeadlineProvisional }
+
 // Round is the current assignment period.
 func (c *Case) Round() Round { return c.s.Round }
 

@@ -118,10 +118,13 @@ func (c *Case) Approve(by Actor, at time.Time, opinion string, instr *LeaderInst
 
 // TimeLimit is a deadline computed outside the domain from the city's policy and
 // the working-day calendar (C4). WorkingDays is the size of the limit in working
-// days, kept for the extension cap; 0 for limits set in hours.
+// days, kept for the extension cap; 0 for limits set in hours. Provisional says
+// that a year without the State Council's notice decided Due (days off derived
+// from the statute): the deadline is recomputed when the notice is imported.
 type TimeLimit struct {
 	Due         time.Time `json:"due"`
 	WorkingDays int       `json:"working_days"`
+	Provisional bool      `json:"provisional,omitempty"`
 }
 
 func (l TimeLimit) validate(field string, at time.Time) error {
@@ -221,6 +224,7 @@ func (c *Case) Transfer(by Actor, at time.Time, o TransferOrder) error {
 // A pending extension request belongs to the old deadline and lapses.
 func (c *Case) startRound(at time.Time, l TimeLimit) {
 	c.s.Deadline = l.Due
+	c.s.DeadlineProvisional = l.Provisional
 	c.s.PendingExtension = nil
 	c.s.Round = Round{Seq: c.s.Round.Seq + 1, StartedAt: at, WorkingDays: l.WorkingDays}
 }
@@ -244,4 +248,37 @@ func (c *Case) involvedUnits() []string {
 		add(u.ID)
 	}
 	return ids
+}
+
+// RecomputeDeadline replaces the deadline in force with one computed again on
+// a corrected calendar: when the official notice of a year arrives, deadlines
+// that were counted on its provisional days off (TimeLimit.Provisional) move to
+// the official ones. The round, its counters and any pending extension request
+// stand; only the deadline and its mark change, with the reason in the history.
+// A limit equal to the one in force is not recorded (nothing changed).
+func (c *Case) RecomputeDeadline(by Actor, at time.Time, l TimeLimit, reason string) error {
+	to, err := c.begin(by, at, ActionRecomputeDeadline)
+	if err != nil {
+		return err
+	}
+	if l.Due.IsZero() {
+		return invalid("limit.due", "", "missing deadline")
+	}
+	if c.s.Deadline.IsZero() {
+		return invalid("deadline", "", "the case has no deadline to recompute")
+	}
+	if err := checkText("reason", reason, maxNoteRunes, true); err != nil {
+		return err
+	}
+	if l.Due.Equal(c.s.Deadline) && l.Provisional == c.s.DeadlineProvisional {
+		return nil
+	}
+	prev := c.s.Deadline
+	c.s.Deadline = l.Due
+	c.s.DeadlineProvisional = l.Provisional
+	c.record(by, at, ActionRecomputeDeadline, to, map[string]string{
+		DetailPreviousDeadline: formatTime(prev),
+		DetailReason:           reason,
+	}, "")
+	return nil
 }

@@ -99,10 +99,13 @@ func (c *Case) RequestExtension(by Actor, at time.Time, workingDays int, reason 
 	return nil
 }
 
-// ApproveExtension grants the pending request. newDeadline is the current
-// deadline plus the requested working days, computed outside on the calendar.
-// The caps are checked again because the policy may have changed meanwhile.
-func (c *Case) ApproveExtension(by Actor, at time.Time, newDeadline time.Time, limits ExtensionLimits, note string) error {
+// ApproveExtension grants the pending request. next.Due is the current
+// deadline plus the requested working days, computed outside on the calendar
+// (next.Provisional when a year without an official notice decided it; its
+// WorkingDays is ignored). The caps are checked again because the policy may
+// have changed meanwhile.
+func (c *Case) ApproveExtension(by Actor, at time.Time, next TimeLimit, limits ExtensionLimits, note string) error {
+	newDeadline := next.Due
 	to, err := c.begin(by, at, ActionApproveExtension)
 	if err != nil {
 		return err
@@ -131,6 +134,7 @@ func (c *Case) ApproveExtension(by Actor, at time.Time, newDeadline time.Time, l
 	})
 	c.s.Round.ExtensionDays += req.WorkingDays
 	c.s.Deadline = newDeadline
+	c.s.DeadlineProvisional = next.Provisional
 	c.s.PendingExtension = nil
 	c.record(by, at, ActionApproveExtension, to, map[string]string{
 		DetailWorkingDays:      strconv.Itoa(req.WorkingDays),

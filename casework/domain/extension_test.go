@@ -56,7 +56,7 @@ func TestExtensionCaps(t *testing.T) {
 				if s.approve {
 					prev := f.c.Deadline()
 					next := prev.Add(time.Duration(s.days) * 24 * time.Hour)
-					f.must(f.c.ApproveExtension(supervisor, f.tick(), next, tt.limits, ""))
+					f.must(f.c.ApproveExtension(supervisor, f.tick(), TimeLimit{Due: next}, tt.limits, ""))
 					if !f.c.Deadline().Equal(next) {
 						t.Fatalf("step %d: deadline %v, want %v", i, f.c.Deadline(), next)
 					}
@@ -81,7 +81,7 @@ func TestExtensionCaps(t *testing.T) {
 
 func TestExtensionRequestLifecycle(t *testing.T) {
 	f := newFx(t).reach(StateAccepted)
-	if err := f.c.ApproveExtension(supervisor, f.tick(), f.c.Deadline().Add(time.Hour), chongqing, ""); !errors.Is(err, ErrNoPendingExtension) {
+	if err := f.c.ApproveExtension(supervisor, f.tick(), TimeLimit{Due: f.c.Deadline().Add(time.Hour)}, chongqing, ""); !errors.Is(err, ErrNoPendingExtension) {
 		t.Errorf("approve without request: %v", err)
 	}
 	if err := f.c.RefuseExtension(supervisor, f.tick(), "不同意"); !errors.Is(err, ErrNoPendingExtension) {
@@ -94,11 +94,11 @@ func TestExtensionRequestLifecycle(t *testing.T) {
 	if err := f.c.RequestExtension(f.lead(), f.tick(), 5, "需协调", chongqing); !errors.Is(err, ErrExtensionPending) {
 		t.Errorf("second request while pending: %v", err)
 	}
-	if err := f.c.ApproveExtension(supervisor, f.tick(), f.c.Deadline(), chongqing, ""); !errors.Is(err, ErrInvalid) {
+	if err := f.c.ApproveExtension(supervisor, f.tick(), TimeLimit{Due: f.c.Deadline()}, chongqing, ""); !errors.Is(err, ErrInvalid) {
 		t.Errorf("new deadline not later: %v", err)
 	}
 	// The policy tightened between request and decision.
-	if err := f.c.ApproveExtension(supervisor, f.tick(), f.c.Deadline().Add(time.Hour), ExtensionLimits{MaxCount: 1, MaxTotalWorkingDays: 10}, ""); !errors.Is(err, ErrExtensionLimit) {
+	if err := f.c.ApproveExtension(supervisor, f.tick(), TimeLimit{Due: f.c.Deadline().Add(time.Hour)}, ExtensionLimits{MaxCount: 1, MaxTotalWorkingDays: 10}, ""); !errors.Is(err, ErrExtensionLimit) {
 		t.Errorf("approval past the cap: %v", err)
 	}
 	// Replying lets the request lapse.
@@ -115,7 +115,7 @@ func TestExtensionRequestLifecycle(t *testing.T) {
 func TestExtensionCapsResetWithRedo(t *testing.T) {
 	f := newFx(t).reach(StateAccepted)
 	f.must(f.c.RequestExtension(f.lead(), f.tick(), 5, "需协调", mudanjiang))
-	f.must(f.c.ApproveExtension(supervisor, f.tick(), f.c.Deadline().Add(120*time.Hour), mudanjiang, ""))
+	f.must(f.c.ApproveExtension(supervisor, f.tick(), TimeLimit{Due: f.c.Deadline().Add(120 * time.Hour)}, mudanjiang, ""))
 	f.must(f.c.Reply(f.lead(), f.tick(), "已处理"))
 	f.must(f.c.ReturnForRedo(supervisor, f.tick(), "未联系群众", f.limit()))
 	f.must(f.c.Accept(f.lead(), f.tick(), ""))

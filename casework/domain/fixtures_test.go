@@ -179,7 +179,7 @@ func (f *fx) invoke(a Action, by Actor) error {
 	case ActionRequestExtension:
 		return c.RequestExtension(by, at, 5, "工程量大", ExtensionLimits{MaxCount: 1, MaxTotalWorkingDays: 30})
 	case ActionApproveExtension:
-		return c.ApproveExtension(by, at, c.Deadline().Add(7*24*time.Hour), ExtensionLimits{MaxCount: 1, MaxTotalWorkingDays: 30}, "")
+		return c.ApproveExtension(by, at, TimeLimit{Due: c.Deadline().Add(7 * 24 * time.Hour)}, ExtensionLimits{MaxCount: 1, MaxTotalWorkingDays: 30}, "")
 	case ActionRefuseExtension:
 		return c.RefuseExtension(by, at, "理由不充分")
 	case ActionRemind:
@@ -208,6 +208,8 @@ func (f *fx) invoke(a Action, by Actor) error {
 		return c.AttachMaterial(by, at, MaterialRef{Kind: MaterialDocument, Ref: "doc-" + at.Format("150405")})
 	case ActionLinkCall:
 		return c.LinkCall(by, at, "call-"+at.Format("150405"))
+	case ActionRecomputeDeadline:
+		return c.RecomputeDeadline(by, at, TimeLimit{Due: c.Deadline().Add(24 * time.Hour)}, "官方节假日通知已导入")
 	}
 	f.t.Fatalf("invoke: no call for action %s", a)
 	return nil

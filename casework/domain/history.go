@@ -23,6 +23,8 @@ type HistoryEntry struct {
 	// event to a unit from the history alone, in SQL or in Go.
 	Lead     string    `json:"lead,omitempty"`
 	Deadline time.Time `json:"deadline,omitzero"`
+	// DeadlineProvisional marks a Deadline counted on a provisional calendar year.
+	DeadlineProvisional bool `json:"deadline_provisional,omitempty"`
 	// Details holds the action's data under the Detail* keys; values are stable
 	// codes or free text, never caller identity.
 	Details map[string]string `json:"details,omitempty"`
@@ -108,16 +110,17 @@ func (c *Case) record(by Actor, at time.Time, a Action, to State, details map[st
 		details = nil
 	}
 	e := HistoryEntry{
-		CaseID:   c.s.ID,
-		Seq:      len(c.s.History) + 1,
-		At:       at,
-		Actor:    by,
-		Action:   a,
-		From:     c.s.State,
-		To:       to,
-		Deadline: c.s.Deadline,
-		Details:  details,
-		Note:     note,
+		CaseID:              c.s.ID,
+		Seq:                 len(c.s.History) + 1,
+		At:                  at,
+		Actor:               by,
+		Action:              a,
+		From:                c.s.State,
+		To:                  to,
+		Deadline:            c.s.Deadline,
+		DeadlineProvisional: c.s.DeadlineProvisional,
+		Details:             details,
+		Note:                note,
 	}
 	if c.s.Lead != nil {
 		e.Lead = c.s.Lead.ID

@@ -150,7 +150,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		t.Errorf("round trip changed the case:\n%s\n%s", raw, raw2)
 	}
 	// The restored case carries on where it stopped.
-	if err := c.ApproveExtension(supervisor, f.tick(), c.Deadline().Add(72*time.Hour), chongqing, ""); err != nil {
+	if err := c.ApproveExtension(supervisor, f.tick(), TimeLimit{Due: c.Deadline().Add(72 * time.Hour)}, chongqing, ""); err != nil {
 		t.Fatal(err)
 	}
 	if p := c.Pending(); len(p) != 1 || p[0].Seq != len(s.History)+1 {

@@ -23,24 +23,27 @@ type CaseView struct {
 	Mode            HandlingMode    `json:"mode"`
 	QueryCode       string          `json:"query_code,omitempty"`
 
-	Answer           *DirectAnswer     `json:"answer,omitempty"`
-	ReferralAdvice   string            `json:"referral_advice,omitempty"`
-	Approval         *Approval         `json:"approval,omitempty"`
-	Lead             *UnitRef          `json:"lead,omitempty"`
-	Assisting        []UnitRef         `json:"assisting,omitempty"`
-	Deadline         time.Time         `json:"deadline,omitzero"`
-	Round            Round             `json:"round"`
-	PendingExtension *ExtensionRequest `json:"pending_extension,omitempty"`
-	Extensions       []Extension       `json:"extensions,omitempty"`
-	Reminders        int               `json:"reminders"`
-	Supervisions     int               `json:"supervisions"`
-	Redos            int               `json:"redos"`
-	RepeatReports    int               `json:"repeat_reports"`
-	Reply            *Reply            `json:"reply,omitempty"`
-	Callback         *CallbackRecord   `json:"callback,omitempty"`
-	CallIDs          []string          `json:"call_ids,omitempty"`
-	Materials        []Material        `json:"materials,omitempty"`
-	History          []HistoryEntry    `json:"history"`
+	Answer         *DirectAnswer `json:"answer,omitempty"`
+	ReferralAdvice string        `json:"referral_advice,omitempty"`
+	Approval       *Approval     `json:"approval,omitempty"`
+	Lead           *UnitRef      `json:"lead,omitempty"`
+	Assisting      []UnitRef     `json:"assisting,omitempty"`
+	Deadline       time.Time     `json:"deadline,omitzero"`
+	// DeadlineProvisional: the deadline was counted on a year whose official
+	// holiday notice is not out yet; it moves when the notice is imported.
+	DeadlineProvisional bool              `json:"deadline_provisional"`
+	Round               Round             `json:"round"`
+	PendingExtension    *ExtensionRequest `json:"pending_extension,omitempty"`
+	Extensions          []Extension       `json:"extensions,omitempty"`
+	Reminders           int               `json:"reminders"`
+	Supervisions        int               `json:"supervisions"`
+	Redos               int               `json:"redos"`
+	RepeatReports       int               `json:"repeat_reports"`
+	Reply               *Reply            `json:"reply,omitempty"`
+	Callback            *CallbackRecord   `json:"callback,omitempty"`
+	CallIDs             []string          `json:"call_ids,omitempty"`
+	Materials           []Material        `json:"materials,omitempty"`
+	History             []HistoryEntry    `json:"history"`
 }
 
 // ViewFor returns the case as viewer may see it. Center roles (agent, supervisor,
@@ -68,7 +71,7 @@ func (c *Case) ViewFor(viewer Actor) CaseView {
 		Confidentiality: s.Registration.Confidentiality, Channel: s.Registration.Channel,
 		Mode: s.Mode, QueryCode: s.Registration.QueryCode,
 		Answer: s.Answer, ReferralAdvice: s.ReferralAdvice, Approval: s.Approval,
-		Lead: s.Lead, Assisting: s.Assisting, Deadline: s.Deadline, Round: s.Round,
+		Lead: s.Lead, Assisting: s.Assisting, Deadline: s.Deadline, DeadlineProvisional: s.DeadlineProvisional, Round: s.Round,
 		PendingExtension: s.PendingExtension, Extensions: s.Extensions,
 		Reminders: s.Reminders, Supervisions: s.Supervisions, Redos: s.Redos,
 		RepeatReports: s.RepeatReports, Reply: s.Reply, Callback: s.Callback,

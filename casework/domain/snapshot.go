@@ -10,28 +10,31 @@ import (
 // store persists and gives back to RestoreCase. It is not a view for users; use
 // ViewFor for that.
 type Snapshot struct {
-	ID               string            `json:"id"`
-	Registration     Registration      `json:"registration"`
-	State            State             `json:"state"`
-	Mode             HandlingMode      `json:"mode"`
-	Answer           *DirectAnswer     `json:"answer,omitempty"`
-	ReferralAdvice   string            `json:"referral_advice,omitempty"`
-	Approval         *Approval         `json:"approval,omitempty"`
-	Lead             *UnitRef          `json:"lead,omitempty"`
-	Assisting        []UnitRef         `json:"assisting,omitempty"`
-	Deadline         time.Time         `json:"deadline,omitzero"`
-	Round            Round             `json:"round"`
-	PendingExtension *ExtensionRequest `json:"pending_extension,omitempty"`
-	Extensions       []Extension       `json:"extensions,omitempty"`
-	Reminders        int               `json:"reminders"`
-	Supervisions     int               `json:"supervisions"`
-	Redos            int               `json:"redos"`
-	RepeatReports    int               `json:"repeat_reports"`
-	Reply            *Reply            `json:"reply,omitempty"`
-	Callback         *CallbackRecord   `json:"callback,omitempty"`
-	CallIDs          []string          `json:"call_ids,omitempty"`
-	Materials        []Material        `json:"materials,omitempty"`
-	History          []HistoryEntry    `json:"history"`
+	ID             string        `json:"id"`
+	Registration   Registration  `json:"registration"`
+	State          State         `json:"state"`
+	Mode           HandlingMode  `json:"mode"`
+	Answer         *DirectAnswer `json:"answer,omitempty"`
+	ReferralAdvice string        `json:"referral_advice,omitempty"`
+	Approval       *Approval     `json:"approval,omitempty"`
+	Lead           *UnitRef      `json:"lead,omitempty"`
+	Assisting      []UnitRef     `json:"assisting,omitempty"`
+	Deadline       time.Time     `json:"deadline,omitzero"`
+	// DeadlineProvisional: a year without an official holiday notice decided
+	// Deadline (see TimeLimit.Provisional).
+	DeadlineProvisional bool              `json:"deadline_provisional,omitempty"`
+	Round               Round             `json:"round"`
+	PendingExtension    *ExtensionRequest `json:"pending_extension,omitempty"`
+	Extensions          []Extension       `json:"extensions,omitempty"`
+	Reminders           int               `json:"reminders"`
+	Supervisions        int               `json:"supervisions"`
+	Redos               int               `json:"redos"`
+	RepeatReports       int               `json:"repeat_reports"`
+	Reply               *Reply            `json:"reply,omitempty"`
+	Callback            *CallbackRecord   `json:"callback,omitempty"`
+	CallIDs             []string          `json:"call_ids,omitempty"`
+	Materials           []Material        `json:"materials,omitempty"`
+	History             []HistoryEntry    `json:"history"`
 }
 
 // Snapshot returns a deep copy of the case's state.

@@ -77,6 +77,9 @@ const (
 	ActionRecordFinding     Action = "record_finding"      // 督查认定 a fault of a unit (002 三(二)(四)(五))
 	ActionAttachMaterial    Action = "attach_material"     // 录音、留言、传真、文件 into the case file
 	ActionLinkCall          Action = "link_call"           // 关联通话
+	// ActionRecomputeDeadline: the official holiday notice replaced the
+	// provisional days off a deadline was counted on (重算时限).
+	ActionRecomputeDeadline Action = "recompute_deadline"
 )
 
 var actionEnum = enum[Action]{
@@ -85,10 +88,10 @@ var actionEnum = enum[Action]{
 		ActionTransfer, ActionAccept, ActionPassDown, ActionReportProgress, ActionRequestExtension,
 		ActionApproveExtension, ActionRefuseExtension, ActionRemind, ActionSupervise, ActionReply, ActionComplete,
 		ActionReturnForRedo, ActionCallback, ActionCallbackReopen, ActionClose, ActionArchive, ActionRecordRepeat,
-		ActionRecordFinding, ActionAttachMaterial, ActionLinkCall},
+		ActionRecordFinding, ActionAttachMaterial, ActionLinkCall, ActionRecomputeDeadline},
 	labels: []string{"登记", "直接办理", "告知", "呈批", "批办", "转办", "签收", "下转", "汇报进度", "申请延期",
 		"同意延期", "不同意延期", "催办", "督办", "反馈", "完成处理", "退回重办", "回访", "回访重办", "办结", "归档",
-		"重复反映", "督查认定", "附件", "关联通话"},
+		"重复反映", "督查认定", "附件", "关联通话", "重算时限"},
 }
 
 // ParseAction accepts a code or a label.
@@ -146,28 +149,30 @@ var transitions = map[State]map[Action]State{
 		ActionLinkCall:       StateApproved,
 	},
 	StateTransferred: {
-		ActionAccept:         StateAccepted,
-		ActionTransfer:       StateTransferred, // 改派: wrong unit, corrected before it signs
-		ActionRemind:         StateTransferred,
-		ActionSupervise:      StateTransferred,
-		ActionRecordRepeat:   StateTransferred,
-		ActionRecordFinding:  StateTransferred,
-		ActionAttachMaterial: StateTransferred,
-		ActionLinkCall:       StateTransferred,
+		ActionAccept:            StateAccepted,
+		ActionTransfer:          StateTransferred, // 改派: wrong unit, corrected before it signs
+		ActionRemind:            StateTransferred,
+		ActionSupervise:         StateTransferred,
+		ActionRecomputeDeadline: StateTransferred,
+		ActionRecordRepeat:      StateTransferred,
+		ActionRecordFinding:     StateTransferred,
+		ActionAttachMaterial:    StateTransferred,
+		ActionLinkCall:          StateTransferred,
 	},
 	StateAccepted: {
-		ActionPassDown:         StateTransferred, // the sub-unit signs for it in turn
-		ActionReply:            StateReplied,
-		ActionReportProgress:   StateAccepted,
-		ActionRequestExtension: StateAccepted,
-		ActionApproveExtension: StateAccepted,
-		ActionRefuseExtension:  StateAccepted,
-		ActionRemind:           StateAccepted,
-		ActionSupervise:        StateAccepted,
-		ActionRecordRepeat:     StateAccepted,
-		ActionRecordFinding:    StateAccepted,
-		ActionAttachMaterial:   StateAccepted,
-		ActionLinkCall:         StateAccepted,
+		ActionPassDown:          StateTransferred, // the sub-unit signs for it in turn
+		ActionReply:             StateReplied,
+		ActionReportProgress:    StateAccepted,
+		ActionRequestExtension:  StateAccepted,
+		ActionApproveExtension:  StateAccepted,
+		ActionRefuseExtension:   StateAccepted,
+		ActionRemind:            StateAccepted,
+		ActionSupervise:         StateAccepted,
+		ActionRecomputeDeadline: StateAccepted,
+		ActionRecordRepeat:      StateAccepted,
+		ActionRecordFinding:     StateAccepted,
+		ActionAttachMaterial:    StateAccepted,
+		ActionLinkCall:          StateAccepted,
 	},
 	StateReplied: {
 		ActionComplete:       StateCompleted,
@@ -257,6 +262,8 @@ var permissions = map[Action]permission{
 	ActionRecordFinding:     {roles: supervisorRoles},
 	ActionAttachMaterial:    {roles: []Role{RoleAgent, RoleSupervisor, RoleSystem, RoleUnit}, scope: scopeInvolved},
 	ActionLinkCall:          {roles: []Role{RoleAgent, RoleSupervisor, RoleSystem}},
+	// The system recomputes after an operator's calendar import (C4).
+	ActionRecomputeDeadline: {roles: []Role{RoleSupervisor, RoleSystem}},
 }
 
 // AllowedRoles lists the roles that may perform a.

@@ -144,8 +144,6 @@ type Metrics struct {
 	supervisions *prometheus.CounterVec
 	failures     prometheus.Counter
 	scan         prometheus.Histogram
-	covers       prometheus.Gauge
-	lastYear     prometheus.Gauge
 }
 
 // NewMetrics registers the series with reg.
@@ -167,15 +165,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hotline_escalation_scan_seconds", Help: "Duration of one escalation pass over the due index.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}),
-		covers: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "hotline_calendar_covers_next_year",
-			Help: "1 if the official holiday notice of next year is loaded; alert on 0 well before December.",
-		}),
-		lastYear: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "hotline_calendar_last_year", Help: "Latest year with a loaded official holiday notice.",
-		}),
 	}
-	reg.MustRegister(m.overdue, m.reminders, m.supervisions, m.failures, m.scan, m.covers, m.lastYear)
+	reg.MustRegister(m.overdue, m.reminders, m.supervisions, m.failures, m.scan)
 	// Both reasons exist from the start, so dashboards and alerts see zeros, not gaps.
 	for _, r := range []policy.Reason{policy.ReasonOverdue, policy.ReasonReminders} {
 		m.supervisions.WithLabelValues(string(r))
@@ -183,17 +174,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// Coverage is the part of the calendar the coverage gauge reads.
-type Coverage interface {
-	Covers(year int) bool
-	LastYear() int
-}
-
 // Scheduler runs the escalation passes.
 type Scheduler struct {
 	Store    Store
 	Rules    Rules
-	Coverage Coverage
 	Metrics  *Metrics
 	Log      *zap.Logger
 	Clock    func() time.Time
@@ -264,14 +248,6 @@ func (s *Scheduler) RunOnce(ctx context.Context) (Result, error) {
 	} else {
 		s.Log.Warn("count overdue cases", zap.Error(err))
 	}
-	if s.Coverage != nil {
-		s.Metrics.lastYear.Set(float64(s.Coverage.LastYear()))
-		if s.Coverage.Covers(now.In(shanghai).Year() + 1) {
-			s.Metrics.covers.Set(1)
-		} else {
-			s.Metrics.covers.Set(0)
-		}
-	}
 	s.Metrics.scan.Observe(time.Since(start).Seconds())
 	return total, nil
 }
@@ -310,6 +286,3 @@ func (s *Scheduler) now() time.Time {
 
 // Overdue is the overdue-cases gauge (for tests and dashboards' sanity checks).
 func (m *Metrics) Overdue() prometheus.Gauge { return m.overdue }
-
-// CoversNextYear is the calendar coverage gauge.
-func (m *Metrics) CoversNextYear() prometheus.Gauge { return m.covers }

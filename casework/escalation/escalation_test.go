@@ -98,7 +98,7 @@ func TestTwoSchedulersFireEachEscalationExactlyOnce(t *testing.T) {
 	metrics := escalation.NewMetrics(reg)
 	newScheduler := func() *escalation.Scheduler {
 		return &escalation.Scheduler{Store: cases, Rules: r, Metrics: metrics, Log: zaptest.NewLogger(t),
-			Clock: func() time.Time { return now }, Batch: 7, Coverage: r.Calendar.(*calendar.Calendar)}
+			Clock: func() time.Time { return now }, Batch: 7}
 	}
 	var wg sync.WaitGroup
 	results := make([]escalation.Result, 2)
@@ -165,26 +165,3 @@ func TestTwoSchedulersFireEachEscalationExactlyOnce(t *testing.T) {
 	}
 }
 
-func TestCalendarCoverageGauge(t *testing.T) {
-	pool := pgtest.NewPool(t)
-	r := rules(t)
-	reg := prometheus.NewRegistry()
-	m := escalation.NewMetrics(reg)
-	cal := r.Calendar.(*calendar.Calendar)
-	for _, tc := range []struct {
-		now  time.Time
-		want float64
-	}{
-		{time.Date(cal.LastYear()-1, 6, 1, 0, 0, 0, 0, cst), 1},
-		{time.Date(cal.LastYear(), 6, 1, 0, 0, 0, 0, cst), 0},
-	} {
-		s := &escalation.Scheduler{Store: store.NewCases(pool), Rules: r, Metrics: m, Log: zaptest.NewLogger(t),
-			Clock: func() time.Time { return tc.now }, Coverage: cal}
-		if _, err := s.RunOnce(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		if got := testutil.ToFloat64(m.CoversNextYear()); got != tc.want {
-			t.Errorf("at %v covers_next_year = %v, want %v", tc.now, got, tc.want)
-		}
-	}
-}

@@ -114,7 +114,7 @@ func TestSchemaMatchesPayloads(t *testing.T) {
 		"fax":               FaxPayload{"f", "d", 1, "success", "e", "u", "p", "r"},
 		"callbackRequested": CallbackRequestedPayload{"n", "1"},
 		"callback":          CallbackPayload{"n", 1, Satisfied},
-		"caseChanged":       CaseChangedPayload{"n", 1, "a", "f", "t", "id", "agent", now, "x"},
+		"caseChanged":       CaseChangedPayload{"n", 1, "a", "f", "t", "id", "agent", now, "x", now, true},
 		"agentState":        AgentStatePayload{"1001", "ready", "break", "paused", 1},
 	}
 	for name, sample := range samples {

@@ -187,4 +187,9 @@ type CaseChangedPayload struct {
 	ActorRole  string    `json:"actor_role"`
 	At         time.Time `json:"at"`
 	Note       string    `json:"note,omitempty"`
+	// Deadline is the time limit in force after the action; DeadlineProvisional
+	// says it was counted on a year without the official holiday notice, so it
+	// moves (action recompute_deadline) when the notice is imported.
+	Deadline            time.Time `json:"deadline,omitzero"`
+	DeadlineProvisional bool      `json:"deadline_provisional,omitempty"`
 }

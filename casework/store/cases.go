@@ -101,13 +101,13 @@ func (s *Cases) CreateCase(ctx context.Context, c *domain.Case, consent bool, ex
 		now := snap.History[len(snap.History)-1].At
 		_, err = tx.Exec(ctx, `INSERT INTO cases (id, number, state, category, region, urgency, confidentiality,
 				channel, mode, protected, lead_unit, round, deadline, caller_phone, content, received_at, created_at,
-				updated_at, version, callback_consent, remind_at, supervise_at, due_at, snapshot)
+				updated_at, version, callback_consent, remind_at, supervise_at, due_at, snapshot, deadline_provisional)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19,
-				$20, $21, LEAST($20::timestamptz, $21::timestamptz), $22)`,
+				$20, $21, LEAST($20::timestamptz, $21::timestamptz), $22, $23)`,
 			snap.ID, string(r.Number), string(snap.State), string(r.Category), string(r.Region), string(r.Urgency),
 			string(r.Confidentiality), string(r.Channel), string(snap.Mode), r.Protected(), leadID(snap),
 			snap.Round.Seq, nullTime(snap.Deadline), nullStr(r.Caller.Phone), r.Content, r.ReceivedAt, now,
-			c.Version(), consent, nullTime(remind), nullTime(supervise), body)
+			c.Version(), consent, nullTime(remind), nullTime(supervise), body, snap.DeadlineProvisional)
 		if err != nil {
 			if code, _ := pgCode(err); code == pgUniqueViolation {
 				return fmt.Errorf("case %s / %s: %w", snap.ID, r.Number, ErrConflict)
@@ -212,7 +212,7 @@ func (s *Cases) load(ctx context.Context, q querier, id string, lock bool) (*dom
 
 func loadHistory(ctx context.Context, q querier, id string) ([]domain.HistoryEntry, error) {
 	rows, err := q.Query(ctx, `SELECT seq, at, actor_id, actor_role, COALESCE(actor_unit, ''), action,
-			COALESCE(from_state, ''), to_state, COALESCE(lead_unit, ''), deadline, details, COALESCE(note, '')
+			COALESCE(from_state, ''), to_state, COALESCE(lead_unit, ''), deadline, deadline_provisional, details, COALESCE(note, '')
 		FROM case_history WHERE case_id = $1 ORDER BY seq`, id)
 	if err != nil {
 		return nil, fmt.Errorf("load history of %q: %w", id, err)
@@ -223,7 +223,7 @@ func loadHistory(ctx context.Context, q querier, id string) ([]domain.HistoryEnt
 		var deadline *time.Time
 		var details []byte
 		err := r.Scan(&e.Seq, &e.At, &e.Actor.ID, &role, &e.Actor.UnitID, &action, &from, &to, &e.Lead,
-			&deadline, &details, &e.Note)
+			&deadline, &e.DeadlineProvisional, &details, &e.Note)
 		if err != nil {
 			return e, err
 		}
@@ -264,10 +264,12 @@ func (s *Cases) updateTx(ctx context.Context, tx pgx.Tx, id string, fn Change) e
 	}
 	remind, supervise := s.dueOf(c)
 	tag, err := tx.Exec(ctx, `UPDATE cases SET state = $2, mode = $3, lead_unit = $4, round = $5, deadline = $6,
-			updated_at = $7, version = $8, remind_at = $9, supervise_at = $10, due_at = LEAST($9::timestamptz, $10::timestamptz), snapshot = $11
+			updated_at = $7, version = $8, remind_at = $9, supervise_at = $10, due_at = LEAST($9::timestamptz, $10::timestamptz), snapshot = $11,
+			deadline_provisional = $13
 		WHERE id = $1 AND version = $12`,
 		id, string(snap.State), string(snap.Mode), leadID(snap), snap.Round.Seq, nullTime(snap.Deadline),
-		snap.History[len(snap.History)-1].At, c.Version(), nullTime(remind), nullTime(supervise), body, loaded)
+		snap.History[len(snap.History)-1].At, c.Version(), nullTime(remind), nullTime(supervise), body, loaded,
+		snap.DeadlineProvisional)
 	if err != nil {
 		return fmt.Errorf("save case %q: %w", id, err)
 	}
@@ -292,10 +294,10 @@ func (s *Cases) writeDerived(ctx context.Context, tx pgx.Tx, c *domain.Case, sna
 			details, _ = json.Marshal(e.Details)
 		}
 		batch.Queue(`INSERT INTO case_history (case_id, seq, at, actor_id, actor_role, actor_unit, action, from_state,
-				to_state, lead_unit, deadline, details, note)
-			VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, NULLIF($8, ''), $9, NULLIF($10, ''), $11, $12, NULLIF($13, ''))`,
+				to_state, lead_unit, deadline, details, note, deadline_provisional)
+			VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, NULLIF($8, ''), $9, NULLIF($10, ''), $11, $12, NULLIF($13, ''), $14)`,
 			e.CaseID, e.Seq, e.At, e.Actor.ID, string(e.Actor.Role), e.Actor.UnitID, string(e.Action), string(e.From),
-			string(e.To), e.Lead, nullTime(e.Deadline), details, e.Note)
+			string(e.To), e.Lead, nullTime(e.Deadline), details, e.Note, e.DeadlineProvisional)
 		env, err := CaseChangedEvent(s.source, string(snap.Registration.Number), e)
 		if err != nil {
 			return err
@@ -345,6 +347,7 @@ func CaseChangedEvent(source, number string, e domain.HistoryEntry) (event.Envel
 	payload, err := json.Marshal(event.CaseChangedPayload{
 		CaseNumber: number, Seq: e.Seq, Action: string(e.Action), From: string(e.From), To: string(e.To),
 		ActorID: e.Actor.ID, ActorRole: string(e.Actor.Role), At: e.At, Note: e.Note,
+		Deadline: e.Deadline, DeadlineProvisional: e.DeadlineProvisional,
 	})
 	if err != nil {
 		return event.Envelope{}, fmt.Errorf("encode case event: %w", err)

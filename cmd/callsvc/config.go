@@ -24,6 +24,9 @@ type config struct {
 	DataDir   string
 	SoundsDir string
 	SpoolDir  string
+	// CalendarCache keeps the last calendar received from casework, so a
+	// restart while NATS is down starts with it (HOTLINE_CALENDAR_CACHE).
+	CalendarCache string
 	ARI       ari.Config
 	Bus       eventbus.Config
 	// DrainTimeout is how long live calls may go on after SIGTERM before they are
@@ -66,6 +69,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.DataDir = e.Str("HOTLINE_DATA_DIR", "/var/lib/hotline12345")
 	c.SoundsDir = e.Str("HOTLINE_SOUNDS_DIR", filepath.Join(c.DataDir, "sounds", "hotline"))
 	c.SpoolDir = e.Str("HOTLINE_SPOOL_DIR", filepath.Join(c.DataDir, "spool", "callsvc"))
+	c.CalendarCache = e.Str("HOTLINE_CALENDAR_CACHE", filepath.Join(c.DataDir, "calendar", "callsvc.json"))
 	c.ARI = ari.Config{
 		URL:          e.Str("HOTLINE_ARI_URL", "http://127.0.0.1:8088/ari"),
 		Username:     e.Required("HOTLINE_ARI_USER"),

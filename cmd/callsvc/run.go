@@ -8,12 +8,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hotline12345/hotline/ari"
-	"github.com/hotline12345/hotline/casework/calendar"
+	"github.com/hotline12345/hotline/casework/calendarsync"
 	"github.com/hotline12345/hotline/casework/event"
 	"github.com/hotline12345/hotline/casework/eventbus"
 	"github.com/hotline12345/hotline/cmd/internal/svc"
@@ -51,10 +52,14 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	cal, err := calendar.Load()
+	// Working-day calendar: embedded notices, the last snapshot cached, then
+	// whatever casework publishes (imports take effect without a restart).
+	calFeed, err := newCalendarFeed(cfg.CalendarCache, eventbus.CalendarBucket(cfg.Bus.Stream),
+		calendarsync.NewMetrics(reg, false), log.Named("calendar"))
 	if err != nil {
 		return fmt.Errorf("working-day calendar: %w", err)
 	}
+	cal := calFeed.source
 	// ---- Human service (agent queue): built by the routing engineer's
 	// cmd/callsvc/routing.go. nil means no queue: callers get the voice menu.
 	human, err := newHumanService(cfg, humanDeps{Log: log, Registerer: reg, ARI: client, Sink: pub, Source: source})
@@ -128,6 +133,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 	attachHumanService(human, ops.Mux, nc) // routing: agents' API on the ops mux + screen pops on NATS
+	ops.Mux.HandleFunc("GET /calendar", calFeed.handler(cfg))
+	calJS, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
 	log.Info("call service starting", zap.String("ari", cfg.ARI.URL), zap.String("http", ops.Addr),
 		zap.String("profile", cfg.Profile), zap.String("stream", cfg.Bus.Stream))
 
@@ -144,6 +154,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	g.Go(func() error { return ops.Run(pubCtx) })
 	g.Go(func() error { return pub.Run(pubCtx) })
 	g.Go(func() error { return client.Run(ariCtx, callCtx, front) })
+	g.Go(func() error { return calFeed.run(pubCtx, calJS) })
 	if callbacks != nil {
 		// Requests are taken and new callbacks started until SIGTERM; calls in
 		// progress then finish within the drain like any other call.

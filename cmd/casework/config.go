@@ -33,6 +33,8 @@ type config struct {
 	// ClaimTimeout is how long a voicemail or fax may stay claimed for filing
 	// before the claim is taken as left by a process that died (linked or released).
 	ClaimTimeout time.Duration
+	// CalendarRefresh is the time between checks for imported holiday notices.
+	CalendarRefresh time.Duration
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -71,6 +73,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	// registration in progress is never released under an agent.
 	c.ClaimTimeout = e.Duration("HOTLINE_CLAIM_TIMEOUT", 5*time.Minute)
 	e.Check(c.ClaimTimeout <= 0, "HOTLINE_CLAIM_TIMEOUT must be positive")
+	// HOTLINE_CALENDAR_REFRESH [15s]: how often the imported holiday notices
+	// are checked; an import through the API applies at once, one made with
+	// hotlinectl within this (the issue asks for under a minute).
+	c.CalendarRefresh = e.Duration("HOTLINE_CALENDAR_REFRESH", 15*time.Second)
+	e.Check(c.CalendarRefresh <= 0 || c.CalendarRefresh > time.Minute, "HOTLINE_CALENDAR_REFRESH must be between 0 and 1m")
 	if err := e.Err(); err != nil {
 		return c, err
 	}

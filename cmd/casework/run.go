@@ -14,6 +14,7 @@ import (
 	"github.com/hotline12345/hotline/casework/api"
 	"github.com/hotline12345/hotline/casework/app"
 	"github.com/hotline12345/hotline/casework/calendar"
+	"github.com/hotline12345/hotline/casework/calendarsync"
 	"github.com/hotline12345/hotline/casework/domain"
 	"github.com/hotline12345/hotline/casework/escalation"
 	"github.com/hotline12345/hotline/casework/event"
@@ -37,17 +38,16 @@ func run(ctx context.Context, getenv func(string) string) error {
 	defer func() { _ = log.Sync() }()
 	host, _ := os.Hostname()
 
+	// The embedded notices until the first calendar pass lays the imported
+	// ones over them (before the API serves, below).
 	cal, err := calendar.Load()
 	if err != nil {
 		return fmt.Errorf("working-day calendar: %w", err)
 	}
+	calSource := calendar.NewSource(cal)
 	prof, err := policy.Load(cfg.Policy)
 	if err != nil {
 		return err
-	}
-	if !cal.Covers(time.Now().Year() + 1) {
-		log.Warn("the official holiday notice of next year is not loaded; deadlines reaching into it will fail until casework/calendar/data is updated",
-			zap.Int("last_year", cal.LastYear()))
 	}
 
 	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
@@ -81,10 +81,10 @@ func run(ctx context.Context, getenv func(string) string) error {
 	// The case side: repository with the escalation due index, the use cases, the
 	// projections that let call events change cases, the outbox relay and the
 	// scheduler.
-	rules := escalation.Rules{Policy: prof, Calendar: cal}
+	rules := escalation.Rules{Policy: prof, Calendar: calSource}
 	cases := store.NewCases(pool, store.WithDue(rules.Due), store.WithSource("casework/"+host))
 	units := store.NewUnits(pool, nil)
-	service := app.New(app.Config{Repo: cases, Policy: prof, Calendar: cal, Source: "casework/" + host,
+	service := app.New(app.Config{Repo: cases, Policy: prof, Calendar: calSource, Source: "casework/" + host,
 		Units: func(ctx context.Context, id string) (domain.Unit, error) {
 			u, err := units.Get(ctx, id)
 			if err != nil {
@@ -108,8 +108,24 @@ func run(ctx context.Context, getenv func(string) string) error {
 	store.RegisterRoutingProjections(events)
 	store.RegisterVoiceProjections(events) // voice services: voicemails and faxes tables
 	relay := store.NewOutboxRelay(pool, js, cfg.Bus.SubjectRoot, log, reg)
-	scheduler := &escalation.Scheduler{Store: cases, Rules: rules, Coverage: cal, Metrics: escalation.NewMetrics(reg),
+	scheduler := &escalation.Scheduler{Store: cases, Rules: rules, Metrics: escalation.NewMetrics(reg),
 		Log: log.Named("escalation"), Interval: cfg.EscalationInterval}
+	// Working-day calendar: imported notices in force, shared with the call
+	// service through the KV bucket, provisional deadlines recomputed.
+	calendars := store.NewCalendars(pool)
+	calBucket := eventbus.CalendarBucket(cfg.Bus.Stream)
+	calSync := calendarsync.New(calendarsync.Syncer{Source: calSource, Imports: calendars, Cases: cases,
+		Recompute: service, Metrics: calendarsync.NewMetrics(reg, true), Log: log.Named("calendar"),
+		Interval: cfg.CalendarRefresh,
+		Publish: func(ctx context.Context, s eventbus.CalendarSnapshot) error {
+			return eventbus.PublishCalendar(ctx, js, calBucket, s)
+		}})
+	cctx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = calSync.RunOnce(cctx)
+	cancel()
+	if err != nil {
+		log.Error("calendar pass at start failed; serving on the embedded notices until the next", zap.Error(err))
+	}
 
 	apiSrv, err := api.New(api.Config{Pool: pool, Log: log.Named("api"), Registerer: reg, DutyLineTrunks: cfg.DutyLineTrunks})
 	if err != nil {
@@ -133,6 +149,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	voicemails, faxes := store.NewVoicemails(pool), store.NewFaxes(pool)
 	apiSrv.MountVoicemails(api.VoicemailRoutes{Service: service, Voicemails: voicemails}) // voice services (T9)
 	apiSrv.MountFaxes(api.FaxRoutes{Service: service, Faxes: faxes})                      // voice services (T11)
+	apiSrv.MountCalendar(api.CalendarRoutes{Store: calendars, Source: calSource, Applied: calSync.Kick})
 	claims := &claimRecovery{Stores: map[string]claimRecoverer{"voicemail": voicemails, "fax": faxes},
 		Timeout: cfg.ClaimTimeout, Interval: claimRecoveryInterval, Log: log.Named("claims")}
 
@@ -153,7 +170,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	ops.Mux.Handle(api.Prefix+"/", apiSrv.Handler())
 	ops.Mux.Handle(api.Open311Prefix+"/", apiSrv.Handler())
 	log.Info("casework service starting", zap.String("http", ops.Addr), zap.String("stream", cfg.Bus.Stream),
-		zap.String("profile", cfg.Profile), zap.String("policy", prof.Name), zap.Int("calendar_last_year", cal.LastYear()),
+		zap.String("profile", cfg.Profile), zap.String("policy", prof.Name), zap.Int("calendar_last_year", calSource.LastYear()),
 		zap.Bool("selfservice", cfg.SelfServiceToken != ""))
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -162,6 +179,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	g.Go(func() error { return relay.Run(gctx) })
 	g.Go(func() error { return scheduler.Run(gctx) })
 	g.Go(func() error { return claims.Run(gctx) })
+	g.Go(func() error { return calSync.Run(gctx) })
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("casework service: %w", err)
 	}

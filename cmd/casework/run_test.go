@@ -104,7 +104,7 @@ func TestServiceServesCaseAPI(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond) // at least one escalation pass
 	s, body = get("/metrics", "")
-	for _, m := range []string{"hotline_cases_overdue 0", "hotline_calendar_covers_next_year", "hotline_case_outbox_depth",
+	for _, m := range []string{"hotline_cases_overdue 0", "hotline_calendar_days_until_provisional_year", "hotline_cases_provisional_deadline", "hotline_case_outbox_depth",
 		"hotline_escalation_scan_seconds_count"} {
 		if !strings.Contains(body, m) {
 			t.Errorf("metrics lack %s (status %d)", m, s)

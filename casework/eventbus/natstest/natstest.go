@@ -56,6 +56,7 @@ func Config(t testing.TB, url string) eventbus.Config {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = js.DeleteStream(ctx, cfg.Stream)
+		_ = js.DeleteKeyValue(ctx, eventbus.CalendarBucket(cfg.Stream))
 	})
 	return cfg
 }
