@@ -161,7 +161,9 @@ func TestImportRecomputesProvisionalDeadlines(t *testing.T) {
 	calendars := store.NewCalendars(f.pool)
 	sync := calendarsync.New(calendarsync.Syncer{Source: src, Imports: calendars, Cases: f.cases, Recompute: f.svc,
 		Metrics: metrics, Log: zaptest.NewLogger(t), Clock: func() time.Time { return time.Date(2026, 12, 18, 10, 0, 0, 0, cst) },
-		Publish: func(ctx context.Context, s eventbus.CalendarSnapshot) error { return eventbus.PublishCalendar(ctx, js, bucket, s) }})
+		Publish: func(ctx context.Context, s eventbus.CalendarSnapshot) error {
+			return eventbus.PublishCalendar(ctx, js, bucket, s)
+		}})
 	if err := sync.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}

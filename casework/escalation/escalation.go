@@ -176,11 +176,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 // Scheduler runs the escalation passes.
 type Scheduler struct {
-	Store    Store
-	Rules    Rules
-	Metrics  *Metrics
-	Log      *zap.Logger
-	Clock    func() time.Time
+	Store   Store
+	Rules   Rules
+	Metrics *Metrics
+	Log     *zap.Logger
+	Clock   func() time.Time
 	// Interval between passes (default one minute) and cases per transaction
 	// (default 100).
 	Interval time.Duration

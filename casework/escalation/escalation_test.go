@@ -164,4 +164,3 @@ func TestTwoSchedulersFireEachEscalationExactlyOnce(t *testing.T) {
 		t.Fatalf("second pass: %+v, %v", res, err)
 	}
 }
-

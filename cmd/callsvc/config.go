@@ -27,8 +27,8 @@ type config struct {
 	// CalendarCache keeps the last calendar received from casework, so a
 	// restart while NATS is down starts with it (HOTLINE_CALENDAR_CACHE).
 	CalendarCache string
-	ARI       ari.Config
-	Bus       eventbus.Config
+	ARI           ari.Config
+	Bus           eventbus.Config
 	// DrainTimeout is how long live calls may go on after SIGTERM before they are
 	// ended; new calls go to the dialplan fallback meanwhile.
 	DrainTimeout time.Duration
