@@ -78,13 +78,30 @@ func newCaseEnv(t *testing.T) *caseEnv {
 	}
 	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))}
 	cases := store.NewCases(pool)
-	svc := app.New(app.Config{Repo: cases, Policy: prof, Calendar: cal, Clock: clk.Now,
+	src := calendar.NewSource(cal)
+	svc := app.New(app.Config{Repo: cases, Policy: prof, Calendar: src, Clock: clk.Now,
 		Units: func(ctx context.Context, id string) (domain.Unit, error) {
 			u, err := units.Get(ctx, id)
 			return u.Unit, err
 		}})
 	srv.MountCases(api.CaseRoutes{Service: svc, Cases: cases, SelfServiceToken: selfServiceToken,
 		Assessor: app.Assessor{Feed: cases, Clock: clk.Now}, Reports: cases})
+	calendars := store.NewCalendars(pool)
+	srv.MountCalendar(api.CalendarRoutes{Store: calendars, Source: src, Applied: func() {
+		// What the casework service's calendar pass does, synchronously for the test.
+		imported, _, err := calendars.InForce(ctx)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		embedded, _ := calendar.Embedded()
+		c, err := calendar.Build(calendar.Merge(embedded, imported))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		src.Set(c)
+	}})
 	e := &env{t: t, srv: srv, h: srv.Handler(), users: store.NewUsers(pool), audit: store.NewAuditLog(pool),
 		logs: logs, reg: reg, token: map[string]string{}, userID: map[string]string{}}
 	for name, n := range map[string]store.NewUser{

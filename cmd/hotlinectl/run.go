@@ -33,6 +33,12 @@ const usage = `usage: hotlinectl <command> [flags]
   units import FILE.csv                       upsert the unit directory from CSV
                                               (id,name,level,parent_id,duty_line)
   units list                                  list the unit directory
+  calendar import FILE                        import a year's holiday notice (the State
+                                              Council's 放假安排) or a correction: holiday-cn
+                                              JSON, or a list of "YYYY-MM-DD off|work [name]"
+                                              lines; in force on both services within a minute
+  calendar show YEAR                          the year's days off and makeup working days
+                                              in force (official or provisional) and its imports
 
 environment:
   HOTLINE_DATABASE_URL     PostgreSQL URL (required)
@@ -87,22 +93,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	}
 	cmd := args[0]
-	if len(args) > 1 && (cmd == "user" || cmd == "token" || cmd == "units") {
+	if len(args) > 1 && (cmd == "user" || cmd == "token" || cmd == "units" || cmd == "calendar") {
 		cmd += " " + args[1]
 		args = args[2:]
 	} else {
 		args = args[1:]
 	}
 	handlers := map[string]func(context.Context, *cli, []string) error{
-		"migrate":      cmdMigrate,
-		"user add":     cmdUserAdd,
-		"user list":    cmdUserList,
-		"user disable": func(ctx context.Context, c *cli, a []string) error { return cmdUserDisable(ctx, c, a, true) },
-		"user enable":  func(ctx context.Context, c *cli, a []string) error { return cmdUserDisable(ctx, c, a, false) },
-		"token create": cmdTokenCreate,
-		"token revoke": cmdTokenRevoke,
-		"units import": cmdUnitsImport,
-		"units list":   cmdUnitsList,
+		"migrate":         cmdMigrate,
+		"user add":        cmdUserAdd,
+		"user list":       cmdUserList,
+		"user disable":    func(ctx context.Context, c *cli, a []string) error { return cmdUserDisable(ctx, c, a, true) },
+		"user enable":     func(ctx context.Context, c *cli, a []string) error { return cmdUserDisable(ctx, c, a, false) },
+		"token create":    cmdTokenCreate,
+		"token revoke":    cmdTokenRevoke,
+		"units import":    cmdUnitsImport,
+		"units list":      cmdUnitsList,
+		"calendar import": cmdCalendarImport,
+		"calendar show":   cmdCalendarShow,
 	}
 	h, ok := handlers[cmd]
 	if !ok {
