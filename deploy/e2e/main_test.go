@@ -76,7 +76,7 @@ func setup(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(st.binDir)
-	build := exec.Command("go", "build", "-o", st.binDir+"/", "./cmd/callsvc", "./cmd/casework", "./cmd/prompts")
+	build := exec.Command("go", "build", "-o", st.binDir+"/", "./cmd/callsvc", "./cmd/casework", "./cmd/prompts", "./cmd/hotlinectl")
 	build.Dir, build.Stdout, build.Stderr = repo, os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return 0, fmt.Errorf("build binaries: %w", err)
@@ -183,6 +183,9 @@ func startHotline(t *testing.T, opts ...option) *hotline {
 		"HOTLINE_ARI_USER="+st.ariUser,
 		"HOTLINE_ARI_PASSWORD="+st.ariPass,
 		"HOTLINE_SPOOL_DIR="+filepath.Join(t.TempDir(), "spool"),
+		// Each test's calendar cache of its own: a notice one test imports must not
+		// reach another's call service through the shared data directory.
+		"HOTLINE_CALENDAR_CACHE="+filepath.Join(t.TempDir(), "calendar.json"),
 		"HOTLINE_CALLSVC_HTTP_ADDR="+h.callHTTP,
 		fmt.Sprintf("HOTLINE_CASEWORK_HTTP_ADDR=127.0.0.1:%d", casePort),
 		"HOTLINE_DRAIN_TIMEOUT=5s",
