@@ -256,15 +256,25 @@ func TestDeadline(t *testing.T) {
 
 func TestDeadlineMissingYear(t *testing.T) {
 	p := load(t, Default)
-	// Working days 1-5 are 12-22..25 and 12-28; day 6 would be 12-29, which the
-	// 2027 notice (not out) can still move.
-	_, err := p.Deadline(realCalendar(t), Terms{ReceivedAt: at(t, "2026-12-21 10:00"), Mode: Written, Urgency: Normal})
+	// A strict calendar (2026 only): working days 1-5 are 12-22..25 and 12-28;
+	// day 6 would be 12-29, which the 2027 notice can still move.
+	strict, err := calendar.New(nil, 2026)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Deadline(strict, Terms{ReceivedAt: at(t, "2026-12-21 10:00"), Mode: Written, Urgency: Normal})
 	var miss *calendar.MissingYearError
 	if !errors.As(err, &miss) || miss.Year != 2027 {
 		t.Fatalf("err = %v, want MissingYearError{2027}", err)
 	}
+	// The real calendar counts 2027 provisionally (statute days off) instead:
+	// 12-22..25, 12-28, 12-29, 12-30 → the end of 12-30.
+	due, err := p.Deadline(realCalendar(t), Terms{ReceivedAt: at(t, "2026-12-21 10:00"), Mode: Written, Urgency: Normal})
+	if err != nil || !due.Equal(at(t, "2026-12-31 00:00")) {
+		t.Errorf("provisional deadline = %s, %v", due, err)
+	}
 	// An urgent case needs no calendar and still gets its deadline.
-	if _, err := p.Deadline(realCalendar(t), Terms{ReceivedAt: at(t, "2026-12-31 10:00"), Mode: Phone, Urgency: Urgent}); err != nil {
+	if _, err := p.Deadline(strict, Terms{ReceivedAt: at(t, "2026-12-31 10:00"), Mode: Phone, Urgency: Urgent}); err != nil {
 		t.Errorf("urgent deadline: %v", err)
 	}
 }
