@@ -292,18 +292,17 @@ func (h *caseHandlers) visible(w http.ResponseWriter, r *http.Request, p access.
 	return c, true
 }
 
-// fail maps use-case errors: the domain's through problem.Error, a calendar
-// without the needed year as 503 with an alertable log line.
+// fail maps use-case errors through problem.Error. A deadline outside every
+// calendar (before 1950 or after 2099: years without a notice are provisional,
+// so this is a date no case can have) is the request's fault: 422.
 func (h *caseHandlers) fail(w http.ResponseWriter, r *http.Request, err error) {
 	failUseCase(w, r, err)
 }
 
 func failUseCase(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, app.ErrCalendar) {
-		reqctx.Logger(r.Context()).Error("deadline needs official holiday data that is not loaded; update casework/calendar/data",
-			zap.Error(err))
-		problem.Write(w, r, problem.Problem{Type: problem.TypeUnavailable, Status: http.StatusServiceUnavailable,
-			Detail: "the deadline cannot be computed: the official working-day calendar for that year is not loaded yet; operations have been alerted"})
+		reqctx.Logger(r.Context()).Warn("deadline outside every calendar", zap.Error(err))
+		problem.Unprocessable(w, r, "the deadline falls outside the working-day calendar (1950-2099): "+err.Error())
 		return
 	}
 	problem.Error(w, r, err)

@@ -60,11 +60,15 @@ type Calendar interface {
 // error.
 var ErrCalendar = errors.New("working-day calendar does not cover the deadline")
 
-// CalendarError wraps a *calendar.MissingYearError with ErrCalendar.
+// CalendarError wraps a *calendar.MissingYearError with ErrCalendar. It is
+// also a domain.ErrInvalid: no retry can compute it, so the event consumer
+// skips the event (logged) instead of redelivering it for ever.
 type CalendarError struct{ Err error }
 
-func (e *CalendarError) Error() string   { return fmt.Sprintf("%v: %v", ErrCalendar, e.Err) }
-func (e *CalendarError) Unwrap() []error { return []error{ErrCalendar, e.Err} }
+func (e *CalendarError) Error() string { return fmt.Sprintf("%v: %v", ErrCalendar, e.Err) }
+func (e *CalendarError) Unwrap() []error {
+	return []error{ErrCalendar, domain.ErrInvalid, e.Err}
+}
 func calendarErr(err error) error {
 	var my *calendar.MissingYearError
 	if errors.As(err, &my) {
