@@ -602,3 +602,55 @@ func TestAssessmentEndpoint(t *testing.T) {
 		t.Errorf("second %+v (%s)", u, r.body)
 	}
 }
+
+// TestDeadlineOverridesOutOfRange: a time limit the center sets for one case
+// that the policy cannot count is the client's mistake, answered 422 at the
+// field, not a 500 from the deadline computation.
+func TestDeadlineOverridesOutOfRange(t *testing.T) {
+	e := newCaseEnv(t)
+	urgentBody := strings.Replace(registerBody, `"urgency":"normal"`, `"urgency":"urgent"`, 1)
+	replied := e.register(registerBody)
+	e.act("agent", replied.ID, "transfer", `{"lead":"dongcheng"}`, 200)
+	e.act("dongcheng", replied.ID, "accept", ``, 200)
+	e.act("dongcheng", replied.ID, "reply", `{"text":"已办"}`, 200)
+	tests := []struct {
+		name, body, action, field string
+		urgent                    bool // the case is urgent (else a fresh normal case)
+		replied                   bool // the replied case above
+	}{
+		{name: "negative working days", action: "transfer", body: `{"lead":"dongcheng","working_days":-1}`, field: "#/working_days"},
+		{name: "hours on a normal case", action: "transfer", body: `{"lead":"dongcheng","hours":5}`, field: "#/hours"},
+		{name: "working days beyond the policy's total", action: "transfer", body: `{"lead":"dongcheng","working_days":31}`, field: "#/working_days"},
+		{name: "negative hours on an urgent case", action: "transfer", body: `{"lead":"dongcheng","hours":-1}`, field: "#/hours", urgent: true},
+		{name: "working days on an urgent case", action: "transfer", body: `{"lead":"dongcheng","working_days":3}`, field: "#/working_days", urgent: true},
+		{name: "absurd hours on an urgent case", action: "transfer", body: `{"lead":"dongcheng","hours":100000000}`, field: "#/hours", urgent: true},
+		{name: "negative redo limit", action: "review", body: `{"result":"return","reason":"x","working_days":-2}`, field: "#/working_days", replied: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id := replied.ID
+			if !tc.replied {
+				body := registerBody
+				if tc.urgent {
+					body = urgentBody
+				}
+				id = e.register(body).ID
+			}
+			r := e.do("agent", "POST", "/api/v1/cases/"+id+"/"+tc.action, tc.body)
+			if tc.action == "review" {
+				r = e.do("supervisor", "POST", "/api/v1/cases/"+id+"/"+tc.action, tc.body)
+			}
+			if r.status != 422 {
+				t.Fatalf("%d %s, want 422", r.status, r.body)
+			}
+			p := r.problem(t)
+			if !strings.HasSuffix(p.Type, "validation") || len(p.Errors) != 1 || p.Errors[0].Pointer != tc.field {
+				t.Fatalf("problem %+v, want one error at %s", p, tc.field)
+			}
+		})
+	}
+	// The refusals changed nothing: the replied case can still be returned.
+	if v := e.act("supervisor", replied.ID, "review", `{"result":"return","reason":"x","working_days":2}`, 200); v.State != "transferred" {
+		t.Fatalf("return after refusals: %+v", v)
+	}
+}

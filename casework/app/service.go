@@ -290,6 +290,9 @@ func (s *Service) Transfer(ctx context.Context, by domain.Actor, id string, in T
 				mode = domain.ModeWrittenTransfer
 			}
 		}
+		if err := s.checkOverride(c, in.WorkingDays, in.Hours); err != nil {
+			return err
+		}
 		limit, err := s.limit(c, at, mode, in.WorkingDays, in.Hours)
 		if err != nil {
 			return err
@@ -450,6 +453,9 @@ func (s *Service) Review(ctx context.Context, by domain.Actor, id string, in Rev
 		}
 		if !domain.RoleMay(by.Role, domain.ActionReturnForRedo) || c.State() != domain.StateReplied {
 			return c.ReturnForRedo(by, at, in.Reason, domain.TimeLimit{}) // the domain's own refusal
+		}
+		if err := s.checkOverride(c, in.WorkingDays, 0); err != nil {
+			return err
 		}
 		limit, err := s.limit(c, at, c.Mode(), in.WorkingDays, 0)
 		if err != nil {
