@@ -51,6 +51,7 @@ type caseEnv struct {
 	*env
 	pool  *pgxpool.Pool
 	cases *store.Cases
+	svc   *app.Service
 	clock *clock
 }
 
@@ -105,7 +106,7 @@ func newCaseEnv(t *testing.T) *caseEnv {
 		}
 		e.token[name], e.userID[name] = secret, u.ID
 	}
-	return &caseEnv{env: e, pool: pool, cases: cases, clock: clk}
+	return &caseEnv{env: e, pool: pool, cases: cases, svc: svc, clock: clk}
 }
 
 const registerBody = `{"caller":{"name":"李四","phone":"13900139000","address":"东城区安定门内大街1号"},

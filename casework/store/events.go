@@ -72,6 +72,9 @@ func (s *EventStore) HandleInvalid(ctx context.Context, subject string, data []b
 	return nil
 }
 
+// projectCallStarted stores the call. A withheld number is stored as no number
+// (NULL, anonymous): older producers sent the carrier's marker ("anonymous") as
+// the caller, which is not a number to file, search or call back.
 func projectCallStarted(ctx context.Context, tx pgx.Tx, env event.Envelope) error {
 	var p event.CallStartedPayload
 	if err := env.DecodePayload(&p); err != nil {
@@ -85,7 +88,7 @@ func projectCallStarted(ctx context.Context, tx pgx.Tx, env event.Envelope) erro
 			node = EXCLUDED.node, staffed = EXCLUDED.staffed,
 			started_at = COALESCE(calls.started_at, EXCLUDED.started_at),
 			case_id = COALESCE(calls.case_id, EXCLUDED.case_id), updated_at = now()`,
-		env.CallID, p.Direction, p.Caller, p.CallerName, p.Anonymous, p.Called, p.Channel, p.Node, p.Staffed, env.Time, env.CaseID)
+		env.CallID, p.Direction, event.PresentedNumber(p.Caller), p.CallerName, p.Anonymous || event.WithheldNumber(p.Caller), p.Called, p.Channel, p.Node, p.Staffed, env.Time, env.CaseID)
 	return err
 }
 
