@@ -28,7 +28,7 @@ type TokenVerifier interface {
 //	POST /api/v1/agent/call/threeway/drop       the unit is dropped
 //	POST /api/v1/agent/call/polite-ending       polite closing prompt, then the call ends
 //	POST /api/v1/agent/call/transfer            {"to": "1002"} or {} for the queue
-//	POST /api/v1/agent/call/case                {"case_id": "..."} links the call (and its recording) to a case
+//	POST /api/v1/agent/call/case                {"case_id": "..."} (ID or case number) links the call (and its recording) to a case
 //	GET  /api/v1/agents                         every agent (supervisor, admin)
 //
 // Every request needs "Authorization: Bearer <casework token>"; the agent acts
