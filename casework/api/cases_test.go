@@ -655,3 +655,34 @@ func TestDeadlineOverridesOutOfRange(t *testing.T) {
 		t.Fatalf("return after refusals: %+v", v)
 	}
 }
+
+// TestRegionMustBeOneOfTheCity: the region is an area code of the city's list
+// (reports group by it); an unknown code is refused at the field.
+func TestRegionMustBeOneOfTheCity(t *testing.T) {
+	e := newCaseEnv(t)
+	for _, tc := range []struct {
+		region string
+		status int
+	}{
+		{"110101", 201}, // 东城区
+		{"110102", 201}, // 西城区
+		{"110000", 201}, // the city as a whole
+		{"xyz", 422},
+		{"370102", 422}, // a real code, of another city
+		{"110199", 422},
+		{"东城", 422}, // malformed
+	} {
+		t.Run(tc.region, func(t *testing.T) {
+			body := strings.Replace(registerBody, `"region":"110101"`, `"region":"`+tc.region+`"`, 1)
+			r := e.do("agent", "POST", "/api/v1/cases", body)
+			if r.status != tc.status {
+				t.Fatalf("%d %s, want %d", r.status, r.body, tc.status)
+			}
+			if tc.status == 422 {
+				if p := r.problem(t); len(p.Errors) != 1 || p.Errors[0].Pointer != "#/region" {
+					t.Fatalf("problem %+v, want one error at #/region", p)
+				}
+			}
+		})
+	}
+}

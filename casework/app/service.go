@@ -24,6 +24,7 @@ import (
 	"github.com/hotline12345/hotline/casework/domain"
 	"github.com/hotline12345/hotline/casework/event"
 	"github.com/hotline12345/hotline/casework/policy"
+	"github.com/hotline12345/hotline/casework/region"
 )
 
 // Repository is what the service needs from the case store.
@@ -72,6 +73,9 @@ type Config struct {
 	Clock func() time.Time
 	// Source names the producer in derived events; "casework" if empty.
 	Source string
+	// Regions are the codes a case may be registered in; the embedded list of
+	// the demo city if nil.
+	Regions *region.List
 }
 
 // Service runs the use cases.
@@ -82,11 +86,16 @@ type Service struct {
 	cal    policy.WorkingDays
 	clock  func() time.Time
 	source string
+	region *region.List
 }
 
 // New returns the service.
 func New(cfg Config) *Service {
-	s := &Service{repo: cfg.Repo, units: cfg.Units, policy: cfg.Policy, cal: cfg.Calendar, clock: cfg.Clock, source: cfg.Source}
+	s := &Service{repo: cfg.Repo, units: cfg.Units, policy: cfg.Policy, cal: cfg.Calendar, clock: cfg.Clock, source: cfg.Source,
+		region: cfg.Regions}
+	if s.region == nil {
+		s.region = region.Default()
+	}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -137,6 +146,10 @@ func (s *Service) Register(ctx context.Context, by domain.Actor, in RegisterInpu
 	}
 	if in.ReceivedAt.After(now.Add(time.Minute)) {
 		return nil, &domain.ValidationError{Field: "received_at", Value: in.ReceivedAt.Format(time.RFC3339), Reason: "in the future"}
+	}
+	// Before a number is drawn, so that a refused region uses none up.
+	if err := s.region.Check(in.Region); err != nil {
+		return nil, err
 	}
 	num, err := s.repo.NextNumber(ctx, now)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/hotline12345/hotline/casework/event"
 	"github.com/hotline12345/hotline/casework/eventbus"
 	"github.com/hotline12345/hotline/casework/policy"
+	"github.com/hotline12345/hotline/casework/region"
 	"github.com/hotline12345/hotline/cmd/internal/svc"
 )
 
@@ -33,6 +34,8 @@ type config struct {
 	// ClaimTimeout is how long a voicemail or fax may stay claimed for filing
 	// before the claim is taken as left by a process that died (linked or released).
 	ClaimTimeout time.Duration
+	// Regions are the area codes cases may be registered in.
+	Regions *region.List
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -71,6 +74,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	// registration in progress is never released under an agent.
 	c.ClaimTimeout = e.Duration("HOTLINE_CLAIM_TIMEOUT", 5*time.Minute)
 	e.Check(c.ClaimTimeout <= 0, "HOTLINE_CLAIM_TIMEOUT must be positive")
+	// HOTLINE_REGIONS [empty: the embedded list of the demo city, 北京市]: a
+	// "code,name" CSV of the city's GB/T 2260 codes (casework/region/default.csv
+	// shows the form). Read now, so that a bad file stops the start, not a case.
+	c.Regions = region.Default()
+	if path := e.Str("HOTLINE_REGIONS", ""); path != "" {
+		l, err := region.Load(path)
+		e.Check(err != nil, fmt.Sprintf("HOTLINE_REGIONS: %v", err))
+		c.Regions = l
+	}
 	if err := e.Err(); err != nil {
 		return c, err
 	}
