@@ -54,7 +54,8 @@ demo_bootstrap() {
         echo "UNIT_DONGCHENG_TOKEN=$("$BIN/hotlinectl" token create --user "$id")"
     } >"$tokens.tmp"
     mv "$tokens.tmp" "$tokens"
-    echo "[run] demo users created; their tokens are in $tokens"
+    echo "[run] demo users created; their tokens are in $tokens (source it:" \
+        "ADMIN_TOKEN, SUPERVISOR_TOKEN, AGENT_1001_TOKEN..AGENT_1003_TOKEN, UNIT_DONGCHENG_TOKEN)"
 }
 [[ $HOTLINE_PROFILE == demo ]] && demo_bootstrap
 

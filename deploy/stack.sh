@@ -24,8 +24,9 @@
 #   prompts                    render the Mandarin prompts (go run ./cmd/prompts)
 #
 # Environment (defaults in brackets):
-#   HOTLINE_PROFILE     [prod]  "demo" supplies demo ARI credentials and demo
-#                               agents; anything else requires ARI_USER/ARI_PASSWORD
+#   HOTLINE_PROFILE     [production]  "demo" supplies demo ARI credentials and
+#                               demo agents; "production" requires ARI_USER/ARI_PASSWORD
+#                               (the services' own values: nothing else is accepted)
 #   HOTLINE_CACHE_DIR   [/var/cache/hotline12345]  sid root, nats-server binary
 #   HOTLINE_DATA_DIR    [/var/lib/hotline12345]    instances, sounds, recordings
 #   HOTLINE_ASTERISK_ROOT [$HOTLINE_CACHE_DIR/asterisk-root]
@@ -54,7 +55,7 @@ set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$SCRIPT_DIR/.." && pwd)
 
-HOTLINE_PROFILE=${HOTLINE_PROFILE:-prod}
+HOTLINE_PROFILE=${HOTLINE_PROFILE:-production}
 HOTLINE_CACHE_DIR=${HOTLINE_CACHE_DIR:-/var/cache/hotline12345}
 HOTLINE_DATA_DIR=${HOTLINE_DATA_DIR:-/var/lib/hotline12345}
 AST_ROOT=${HOTLINE_ASTERISK_ROOT:-$HOTLINE_CACHE_DIR/asterisk-root}
@@ -1026,6 +1027,12 @@ usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 main() {
     local cmd=${1:-help}
     (($#)) && shift
+    # The services accept these two values only (cmd/internal/svc); a stack run
+    # as "prod" would start Asterisk and then services that refuse to start.
+    case $HOTLINE_PROFILE in
+    demo | production) ;;
+    *) die "HOTLINE_PROFILE=$HOTLINE_PROFILE: want demo or production" ;;
+    esac
     case $cmd in
     install) cmd_install ;;
     up) cmd_up ;;

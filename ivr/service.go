@@ -149,7 +149,7 @@ func (s *Service) HandleCall(ctx context.Context, sess *ari.Session) {
 	staffed := s.staffed(call)
 	s.metrics.started.WithLabelValues("inbound").Inc()
 	call.Emit(event.CallStarted, event.CallStartedPayload{
-		Caller:     info.CallerNumber,
+		Caller:     event.PresentedNumber(info.CallerNumber),
 		CallerName: info.CallerName,
 		Anonymous:  anonymous(info.CallerNumber),
 		Called:     info.Dialed,
@@ -243,10 +243,4 @@ func (s *Service) run(ctx context.Context, call *Call, staffed bool) error {
 }
 
 // anonymous tells whether the carrier withheld the caller's number.
-func anonymous(number string) bool {
-	switch number {
-	case "", "anonymous", "Anonymous", "unknown", "restricted":
-		return true
-	}
-	return false
-}
+func anonymous(number string) bool { return event.WithheldNumber(number) }

@@ -155,7 +155,7 @@ func (s *Service) voicemail(ctx context.Context, call *Call) error {
 func (s *Service) discardVoicemail(call *Call, msgID string, durMS int64, reason string) {
 	s.metrics.voicemails.WithLabelValues("discarded", reason).Inc()
 	call.Emit(event.VoicemailDiscarded, event.VoicemailPayload{
-		MessageID: msgID, Caller: call.S.Caller().CallerNumber, DurationMS: durMS, Reason: reason,
+		MessageID: msgID, Caller: event.PresentedNumber(call.S.Caller().CallerNumber), DurationMS: durMS, Reason: reason,
 	})
 	call.Log.Info("voicemail discarded", zap.String("message_id", msgID), zap.String("reason", reason),
 		zap.Int64("duration_ms", durMS))
@@ -171,7 +171,7 @@ func (s *Service) voicemailPath(m VoicemailMeta) string {
 // beside the durable store, measures it, and either moves it into place with its
 // metadata (kept) or drops it. The Asterisk copy is deleted either way.
 func (s *Service) storeVoicemail(ctx context.Context, call *Call, msgID, name, endedBy string) (VoicemailMeta, bool, error) {
-	meta := VoicemailMeta{MessageID: msgID, CallID: call.ID(), Caller: call.S.Caller().CallerNumber,
+	meta := VoicemailMeta{MessageID: msgID, CallID: call.ID(), Caller: event.PresentedNumber(call.S.Caller().CallerNumber),
 		LeftAt: time.Now().UTC(), Format: "wav", EndedBy: endedBy, Node: call.S.Node()}
 	defer func() {
 		if err := call.S.DeleteRecording(ctx, name); err != nil {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/hotline12345/hotline/casework/api/problem"
 )
 
 // TokenVerifier tells who a bearer token belongs to (Casework implements it).
@@ -28,7 +30,7 @@ type TokenVerifier interface {
 //	POST /api/v1/agent/call/threeway/drop       the unit is dropped
 //	POST /api/v1/agent/call/polite-ending       polite closing prompt, then the call ends
 //	POST /api/v1/agent/call/transfer            {"to": "1002"} or {} for the queue
-//	POST /api/v1/agent/call/case                {"case_id": "..."} links the call (and its recording) to a case
+//	POST /api/v1/agent/call/case                {"case_id": "..."} (ID or case number) links the call (and its recording) to a case
 //	GET  /api/v1/agents                         every agent (supervisor, admin)
 //
 // Every request needs "Authorization: Bearer <casework token>"; the agent acts
@@ -56,12 +58,10 @@ type api struct {
 
 type agentHandler func(w http.ResponseWriter, r *http.Request, id Identity, token string)
 
-// problem writes an RFC 9457 problem+json error.
-func problem(w http.ResponseWriter, status int, detail string) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail})
-}
+// Errors are casework's problem+json (casework/api/problem): the same problem
+// type URNs on both services, so the agent desktop, which talks to both, handles
+// one format. The package is importable from here: it depends on nothing of
+// telephony, and casework imports nothing of routing.
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -82,12 +82,12 @@ func (h *api) identify(w http.ResponseWriter, r *http.Request) (Identity, string
 	id, err := h.auth.Verify(r.Context(), token)
 	switch {
 	case errors.Is(err, ErrUnauthorized) || (err == nil && token == ""):
-		w.Header().Set("WWW-Authenticate", `Bearer realm="hotline"`)
-		problem(w, http.StatusUnauthorized, "a valid bearer token is required")
+		problem.Unauthorized(w, r, "a valid bearer token is required")
 		return id, "", false
 	case err != nil:
 		h.s.log.Warn("agent token not verified", zap.Error(err))
-		problem(w, http.StatusServiceUnavailable, "cannot verify the token now (casework unreachable)")
+		problem.Write(w, r, problem.Problem{Type: problem.TypeUnavailable, Status: http.StatusServiceUnavailable,
+			Detail: "cannot verify the token now (casework unreachable)"})
 		return id, "", false
 	}
 	return id, token, true
@@ -101,7 +101,7 @@ func (h *api) agent(next agentHandler) http.HandlerFunc {
 			return
 		}
 		if id.Role != "agent" || !ValidStaff(id.StaffNumber) {
-			problem(w, http.StatusForbidden, "only agents (with a staff number) use this API")
+			problem.Forbidden(w, r, "only agents (with a staff number) use this API")
 			return
 		}
 		h.s.mu.Lock()
@@ -123,12 +123,12 @@ func (h *api) change(act Action) agentHandler {
 		}
 		if r.ContentLength != 0 {
 			if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body); err != nil {
-				problem(w, http.StatusBadRequest, "malformed JSON: "+err.Error())
+				problem.BadRequest(w, r, "malformed JSON: "+err.Error())
 				return
 			}
 		}
 		if len(body.Reason) > 64 {
-			problem(w, http.StatusBadRequest, "reason longer than 64 bytes")
+			problem.BadRequest(w, r, "reason longer than 64 bytes", problem.Field("reason", "at most 64 bytes"))
 			return
 		}
 		a, err := h.s.pool.Apply(id.StaffNumber, act, body.Reason)
@@ -138,7 +138,8 @@ func (h *api) change(act Action) agentHandler {
 		}
 		h.s.metrics.agentOps.WithLabelValues(string(act), result).Inc()
 		if err != nil {
-			problem(w, http.StatusConflict, err.Error())
+			// Not allowed in the agent's current state (ready while logged out, ...).
+			problem.InvalidTransition(w, r, err.Error())
 			return
 		}
 		h.s.log.Info("agent state", zap.String("staff", id.StaffNumber), zap.String("action", string(act)), zap.String("state", string(a.State)), zap.String("reason", a.Reason))
@@ -156,7 +157,7 @@ func (h *api) callOp(op string) agentHandler {
 		}
 		if r.ContentLength != 0 {
 			if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body); err != nil {
-				problem(w, http.StatusBadRequest, "malformed JSON: "+err.Error())
+				problem.BadRequest(w, r, "malformed JSON: "+err.Error())
 				return
 			}
 		}
@@ -164,7 +165,7 @@ func (h *api) callOp(op string) agentHandler {
 		if op == opCase {
 			target = body.CaseID
 		} else if body.To != "" && !ValidStaff(body.To) {
-			problem(w, http.StatusBadRequest, fmt.Sprintf("to: %q is not a staff number", body.To))
+			problem.BadRequest(w, r, fmt.Sprintf("to: %q is not a staff number", body.To), problem.Field("to", "not a staff number"))
 			return
 		}
 		// Privacy by default: the unit sees the hotline's number unless the agent
@@ -180,19 +181,24 @@ func (h *api) callOp(op string) agentHandler {
 			writeJSON(w, http.StatusOK, map[string]string{"result": "ok"})
 		case errors.Is(err, ErrNotOnCall):
 			result = "not_on_call"
-			problem(w, http.StatusConflict, err.Error())
-		case errors.Is(err, ErrNotInDirectory), errors.Is(err, ErrUnknownCase):
+			problem.InvalidTransition(w, r, err.Error())
+		case errors.Is(err, ErrNotInDirectory):
 			result = "refused"
-			problem(w, http.StatusUnprocessableEntity, err.Error())
+			problem.Unprocessable(w, r, err.Error(), problem.Field("unit_id", "not in the unit directory, or without a usable duty line"))
+		case errors.Is(err, ErrUnknownCase):
+			result = "refused"
+			problem.Unprocessable(w, r, err.Error(), problem.Field("case_id", "no such case (ID or case number) visible to you"))
 		case errors.As(err, &de):
 			result = de.Reason
 			writeJSON(w, http.StatusBadGateway, map[string]any{"result": de.Reason, "hangup_cause": de.Cause, "detail": de.Error()})
 		case errors.Is(err, ErrBusyCall), errors.Is(err, ErrNoThreeWay), errors.Is(err, ErrBadState), errors.Is(err, ErrUnknownAgent):
 			result = "refused"
-			problem(w, http.StatusConflict, err.Error())
+			problem.Conflict(w, r, err.Error())
 		default:
 			result = "error"
-			problem(w, http.StatusInternalServerError, err.Error())
+			h.s.log.Error("agent call operation failed", zap.String("staff", id.StaffNumber), zap.String("op", op), zap.Error(err))
+			problem.Write(w, r, problem.Problem{Type: problem.TypeInternal, Status: http.StatusInternalServerError,
+				Detail: "internal error; the call service logged it"})
 		}
 		h.s.metrics.agentOps.WithLabelValues(op, result).Inc()
 	}
@@ -203,7 +209,7 @@ func (h *api) callOp(op string) agentHandler {
 func (h *api) screenpops(w http.ResponseWriter, r *http.Request, id Identity, _ string) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
-		problem(w, http.StatusInternalServerError, "streaming unsupported")
+		problem.Write(w, r, problem.Problem{Type: problem.TypeInternal, Status: http.StatusInternalServerError, Detail: "streaming unsupported"})
 		return
 	}
 	ch, cancel := h.s.pop.subscribe(id.StaffNumber)
@@ -236,7 +242,7 @@ func (h *api) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if id.Role != "supervisor" && id.Role != "admin" {
-		problem(w, http.StatusForbidden, "supervisors and admins only")
+		problem.Forbidden(w, r, "supervisors and admins only")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": h.s.pool.Agents()})

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -62,5 +63,30 @@ func TestAPI(t *testing.T) {
 		if rec.Code != tt.want || !strings.Contains(rec.Body.String(), tt.contains) {
 			t.Errorf("%s: %d %s; want %d containing %q", tt.name, rec.Code, rec.Body, tt.want, tt.contains)
 		}
+		if rec.Code >= 400 {
+			checkProblem(t, tt.name, rec)
+		}
+	}
+}
+
+// checkProblem: errors are the problem+json of casework's API, with the same
+// problem type URNs, so a client (the agent desktop uses both services) handles
+// one format.
+func checkProblem(t *testing.T, name string, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	var p struct {
+		Type   string `json:"type"`
+		Title  string `json:"title"`
+		Status int    `json:"status"`
+		Detail string `json:"detail"`
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("%s: content type %q", name, ct)
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+		t.Errorf("%s: %v", name, err)
+	}
+	if !strings.HasPrefix(p.Type, "urn:hotline12345:problem:") || p.Status != rec.Code || p.Title == "" || p.Detail == "" {
+		t.Errorf("%s: problem %+v, want a urn:hotline12345:problem: type with status %d", name, p, rec.Code)
 	}
 }

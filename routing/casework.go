@@ -138,12 +138,19 @@ func (c *Casework) Case(ctx context.Context, token, ref string) (CaseRef, error)
 	if ref == "" || len(ref) > 64 || strings.ContainsAny(ref, "/?#%") {
 		return CaseRef{}, fmt.Errorf("%w: %q", ErrUnknownCase, ref)
 	}
+	id := ref
+	if caseNumber(ref) {
+		var err error
+		if id, err = c.caseID(ctx, token, ref); err != nil {
+			return CaseRef{}, err
+		}
+	}
 	var cr CaseRef
 	var raw struct {
 		CaseRef
 		Number any `json:"number"`
 	}
-	code, err := c.get(ctx, token, "/api/v1/cases/"+url.PathEscape(ref), &raw)
+	code, err := c.get(ctx, token, "/api/v1/cases/"+url.PathEscape(id), &raw)
 	switch {
 	case code == http.StatusNotFound || code == http.StatusForbidden:
 		return CaseRef{}, fmt.Errorf("%w: %s", ErrUnknownCase, ref)
@@ -155,4 +162,44 @@ func (c *Casework) Case(ctx context.Context, token, ref string) (CaseRef, error)
 		cr.Number = fmt.Sprint(raw.Number)
 	}
 	return cr, nil
+}
+
+// caseNumber tells whether ref has the shape of a case number (YYYYMMDD and a
+// 4-8 digit sequence, casework/domain.CaseNumber) rather than a case ID (a UUID):
+// casework reads cases by ID only, so a number is looked up first.
+func caseNumber(ref string) bool {
+	if len(ref) < 12 || len(ref) > 16 {
+		return false
+	}
+	for _, r := range ref {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// caseID resolves a case number with casework's case list, whose q= parameter
+// matches a well-formed number exactly (the unique index); the number is
+// compared again so that a text match of the content is never taken for it.
+func (c *Casework) caseID(ctx context.Context, token, number string) (string, error) {
+	var page struct {
+		Items []struct {
+			ID     string `json:"id"`
+			Number string `json:"number"`
+		} `json:"items"`
+	}
+	code, err := c.get(ctx, token, "/api/v1/cases?limit=1&q="+url.QueryEscape(number), &page)
+	switch {
+	case code == http.StatusForbidden:
+		return "", fmt.Errorf("%w: %s", ErrUnknownCase, number)
+	case err != nil:
+		return "", fmt.Errorf("case number %s: %w", number, err)
+	}
+	for _, it := range page.Items {
+		if it.Number == number {
+			return it.ID, nil
+		}
+	}
+	return "", fmt.Errorf("%w: %s", ErrUnknownCase, number)
 }

@@ -499,10 +499,5 @@ func (c *callState) offer(w *waiter, staff string) (string, error) {
 	return agentCh, nil
 }
 
-func anonymousNumber(n string) bool {
-	switch n {
-	case "", "anonymous", "Anonymous", "unknown", "restricted":
-		return true
-	}
-	return false
-}
+// anonymousNumber tells whether the carrier withheld the caller's number.
+func anonymousNumber(n string) bool { return event.WithheldNumber(n) }

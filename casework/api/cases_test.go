@@ -51,6 +51,7 @@ type caseEnv struct {
 	*env
 	pool  *pgxpool.Pool
 	cases *store.Cases
+	svc   *app.Service
 	clock *clock
 }
 
@@ -122,7 +123,7 @@ func newCaseEnv(t *testing.T) *caseEnv {
 		}
 		e.token[name], e.userID[name] = secret, u.ID
 	}
-	return &caseEnv{env: e, pool: pool, cases: cases, clock: clk}
+	return &caseEnv{env: e, pool: pool, cases: cases, svc: svc, clock: clk}
 }
 
 const registerBody = `{"caller":{"name":"李四","phone":"13900139000","address":"东城区安定门内大街1号"},
@@ -617,5 +618,88 @@ func TestAssessmentEndpoint(t *testing.T) {
 	if u := rep.Units[1]; u.UnitID != "dongcheng" || u.Rank != 2 || u.Due != 3 || u.OnTime != 0 ||
 		len(u.Grounds) != 1 || u.Grounds[0].Ground != "late_without_reason" || u.Grounds[0].Count != 3 {
 		t.Errorf("second %+v (%s)", u, r.body)
+	}
+}
+
+// TestDeadlineOverridesOutOfRange: a time limit the center sets for one case
+// that the policy cannot count is the client's mistake, answered 422 at the
+// field, not a 500 from the deadline computation.
+func TestDeadlineOverridesOutOfRange(t *testing.T) {
+	e := newCaseEnv(t)
+	urgentBody := strings.Replace(registerBody, `"urgency":"normal"`, `"urgency":"urgent"`, 1)
+	replied := e.register(registerBody)
+	e.act("agent", replied.ID, "transfer", `{"lead":"dongcheng"}`, 200)
+	e.act("dongcheng", replied.ID, "accept", ``, 200)
+	e.act("dongcheng", replied.ID, "reply", `{"text":"已办"}`, 200)
+	tests := []struct {
+		name, body, action, field string
+		urgent                    bool // the case is urgent (else a fresh normal case)
+		replied                   bool // the replied case above
+	}{
+		{name: "negative working days", action: "transfer", body: `{"lead":"dongcheng","working_days":-1}`, field: "#/working_days"},
+		{name: "hours on a normal case", action: "transfer", body: `{"lead":"dongcheng","hours":5}`, field: "#/hours"},
+		{name: "working days beyond the policy's total", action: "transfer", body: `{"lead":"dongcheng","working_days":31}`, field: "#/working_days"},
+		{name: "negative hours on an urgent case", action: "transfer", body: `{"lead":"dongcheng","hours":-1}`, field: "#/hours", urgent: true},
+		{name: "working days on an urgent case", action: "transfer", body: `{"lead":"dongcheng","working_days":3}`, field: "#/working_days", urgent: true},
+		{name: "absurd hours on an urgent case", action: "transfer", body: `{"lead":"dongcheng","hours":100000000}`, field: "#/hours", urgent: true},
+		{name: "negative redo limit", action: "review", body: `{"result":"return","reason":"x","working_days":-2}`, field: "#/working_days", replied: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id := replied.ID
+			if !tc.replied {
+				body := registerBody
+				if tc.urgent {
+					body = urgentBody
+				}
+				id = e.register(body).ID
+			}
+			r := e.do("agent", "POST", "/api/v1/cases/"+id+"/"+tc.action, tc.body)
+			if tc.action == "review" {
+				r = e.do("supervisor", "POST", "/api/v1/cases/"+id+"/"+tc.action, tc.body)
+			}
+			if r.status != 422 {
+				t.Fatalf("%d %s, want 422", r.status, r.body)
+			}
+			p := r.problem(t)
+			if !strings.HasSuffix(p.Type, "validation") || len(p.Errors) != 1 || p.Errors[0].Pointer != tc.field {
+				t.Fatalf("problem %+v, want one error at %s", p, tc.field)
+			}
+		})
+	}
+	// The refusals changed nothing: the replied case can still be returned.
+	if v := e.act("supervisor", replied.ID, "review", `{"result":"return","reason":"x","working_days":2}`, 200); v.State != "transferred" {
+		t.Fatalf("return after refusals: %+v", v)
+	}
+}
+
+// TestRegionMustBeOneOfTheCity: the region is an area code of the city's list
+// (reports group by it); an unknown code is refused at the field.
+func TestRegionMustBeOneOfTheCity(t *testing.T) {
+	e := newCaseEnv(t)
+	for _, tc := range []struct {
+		region string
+		status int
+	}{
+		{"110101", 201}, // 东城区
+		{"110102", 201}, // 西城区
+		{"110000", 201}, // the city as a whole
+		{"xyz", 422},
+		{"370102", 422}, // a real code, of another city
+		{"110199", 422},
+		{"东城", 422}, // malformed
+	} {
+		t.Run(tc.region, func(t *testing.T) {
+			body := strings.Replace(registerBody, `"region":"110101"`, `"region":"`+tc.region+`"`, 1)
+			r := e.do("agent", "POST", "/api/v1/cases", body)
+			if r.status != tc.status {
+				t.Fatalf("%d %s, want %d", r.status, r.body, tc.status)
+			}
+			if tc.status == 422 {
+				if p := r.problem(t); len(p.Errors) != 1 || p.Errors[0].Pointer != "#/region" {
+					t.Fatalf("problem %+v, want one error at #/region", p)
+				}
+			}
+		})
 	}
 }

@@ -1,8 +1,16 @@
 package api_test
 
 import (
+	"context"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hotline12345/hotline/casework/api"
+	"github.com/hotline12345/hotline/casework/event"
+	"github.com/hotline12345/hotline/casework/store"
 )
 
 // TestOpenAPIDocumentsVoicemailRoutes: every voicemail and fax route is in openapi.yaml.
@@ -23,5 +31,60 @@ func TestOpenAPIDocumentsVoicemailRoutes(t *testing.T) {
 		if !slices.Contains(got, op) {
 			t.Errorf("%s is routed but not in openapi.yaml", op)
 		}
+	}
+}
+
+// TestWithheldCallerVoicemailBecomesACase: a message from a caller who withheld
+// the number is listed without a caller (as openapi.yaml documents) and files on
+// a case without a phone: the carrier's "anonymous" marker is not a number.
+func TestWithheldCallerVoicemailBecomesACase(t *testing.T) {
+	ctx := context.Background()
+	e := newCaseEnv(t)
+	vms := store.NewVoicemails(e.pool)
+	e.srv.MountVoicemails(api.VoicemailRoutes{Service: e.svc, Voicemails: vms})
+	es := store.NewEventStore(e.pool)
+	store.RegisterVoiceProjections(es)
+	for _, marker := range []string{"anonymous", "Anonymous", "unknown", "restricted"} {
+		t.Run(marker, func(t *testing.T) {
+			callID := "node-1." + marker
+			start, err := event.New(event.CallStarted, "test", callID, event.CallStartedPayload{
+				Caller: marker, Anonymous: true, Direction: "inbound", Called: "12345"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := uuid.NewString()
+			left, err := event.New(event.VoicemailLeft, "test", callID, event.VoicemailPayload{
+				MessageID: id, Caller: marker, URI: "/var/lib/hotline12345/voicemail/" + id + ".wav", DurationMS: 3000, Reason: "hangup"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, env := range []event.Envelope{start, left} {
+				env.Time = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC) // before the test clock's actions
+
+				if err := es.Handle(ctx, env); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := e.do("agent", "GET", "/api/v1/voicemails/"+id, "")
+			var listed map[string]any
+			r.decode(t, &listed)
+			if r.status != 200 || listed["caller"] != nil {
+				t.Fatalf("voicemail: %d %s, want no caller", r.status, r.body)
+			}
+			r = e.do("agent", "POST", "/api/v1/voicemails/"+id+"/case", `{"content":"留言反映路灯不亮","category":"help",
+				"region":"110101","urgency":"normal","confidentiality":"none","handling_mode":"written_transfer"}`)
+			if r.status != 201 {
+				t.Fatalf("file withheld caller's message: %d %s", r.status, r.body)
+			}
+			var v view
+			r.decode(t, &v)
+			if v.Caller.Phone != "" {
+				t.Fatalf("case phone %q, want none", v.Caller.Phone)
+			}
+			var caller *string
+			if err := e.pool.QueryRow(ctx, `SELECT caller FROM calls WHERE call_id = $1`, callID).Scan(&caller); err != nil || caller != nil {
+				t.Fatalf("calls.caller %v (%v), want NULL", caller, err)
+			}
+		})
 	}
 }

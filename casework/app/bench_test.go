@@ -24,7 +24,7 @@ import (
 func registerInput() app.RegisterInput {
 	return app.RegisterInput{
 		Caller: domain.Caller{Name: "张三", Phone: "13800138000"}, Content: "小区门口道路积水多日无人处理",
-		Category: domain.CategoryComplaint, Region: "370102", Urgency: domain.UrgencyNormal,
+		Category: domain.CategoryComplaint, Region: "110101", Urgency: domain.UrgencyNormal,
 		Confidentiality: domain.ConfidentialityNone, Channel: domain.ChannelPhone,
 		HandlingMode: domain.ModeWrittenTransfer, CallID: "node-1.1", CallbackConsent: true,
 	}
@@ -173,7 +173,7 @@ func loadQuarter(b *testing.B, pool *pgxpool.Pool, n int) {
 		}
 		end := replied.Add(26 * time.Hour)
 		add(end, "1001", "agent", "", "callback", "completed", "closed", unit, &deadline, map[string]string{"satisfaction": sat})
-		cases = append(cases, []any{id, fmt.Sprintf("20260101%08d", i), "closed", "complaint", "370102", "normal", "none",
+		cases = append(cases, []any{id, fmt.Sprintf("20260101%08d", i), "closed", "complaint", "110101", "normal", "none",
 			"phone", "written_transfer", false, unit, 1, deadline, "路灯不亮", t, t, end, seq, []byte(`{}`)})
 		if len(cases) == 5000 {
 			flush()

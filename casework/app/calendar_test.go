@@ -240,7 +240,7 @@ func TestImportRecomputesProvisionalDeadlines(t *testing.T) {
 func (f *fixture) register(t *testing.T, content string) *domain.Case {
 	t.Helper()
 	c, err := f.svc.Register(context.Background(), agent, app.RegisterInput{
-		Content: content, Category: domain.CategoryHelp, Region: "370102", Urgency: domain.UrgencyNormal,
+		Content: content, Category: domain.CategoryHelp, Region: "110101", Urgency: domain.UrgencyNormal,
 		Confidentiality: domain.ConfidentialityNone, Channel: domain.ChannelPhone, HandlingMode: domain.ModeWrittenTransfer,
 	})
 	if err != nil {

@@ -85,7 +85,7 @@ func (f *fixture) completedCase(t *testing.T) *domain.Case {
 	ctx := context.Background()
 	c, err := f.svc.Register(ctx, agent, app.RegisterInput{
 		Caller: domain.Caller{Phone: "13900139000"}, Content: "噪音扰民", Category: domain.CategoryComplaint,
-		Region: "370102", Urgency: domain.UrgencyNormal, Confidentiality: domain.ConfidentialityNone,
+		Region: "110101", Urgency: domain.UrgencyNormal, Confidentiality: domain.ConfidentialityNone,
 		Channel: domain.ChannelPhone, HandlingMode: domain.ModeWrittenTransfer, CallbackConsent: true,
 	})
 	if err != nil {
@@ -179,7 +179,7 @@ func TestConcurrentRegistrationsGetDistinctNumbers(t *testing.T) {
 	for range 20 {
 		wg.Go(func() {
 			c, err := f.svc.Register(ctx, agent, app.RegisterInput{
-				Content: "咨询社保", Category: domain.CategoryInquiry, Region: "370102", Urgency: domain.UrgencyNormal,
+				Content: "咨询社保", Category: domain.CategoryInquiry, Region: "110101", Urgency: domain.UrgencyNormal,
 				Confidentiality: domain.ConfidentialityNone, Channel: domain.ChannelWeb, HandlingMode: domain.ModeDirectAnswer,
 			})
 			if err != nil {

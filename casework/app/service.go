@@ -24,6 +24,7 @@ import (
 	"github.com/hotline12345/hotline/casework/domain"
 	"github.com/hotline12345/hotline/casework/event"
 	"github.com/hotline12345/hotline/casework/policy"
+	"github.com/hotline12345/hotline/casework/region"
 )
 
 // Repository is what the service needs from the case store.
@@ -87,6 +88,9 @@ type Config struct {
 	Clock func() time.Time
 	// Source names the producer in derived events; "casework" if empty.
 	Source string
+	// Regions are the codes a case may be registered in; the embedded list of
+	// the demo city if nil.
+	Regions *region.List
 }
 
 // Service runs the use cases.
@@ -97,11 +101,16 @@ type Service struct {
 	cal    Calendar
 	clock  func() time.Time
 	source string
+	region *region.List
 }
 
 // New returns the service.
 func New(cfg Config) *Service {
-	s := &Service{repo: cfg.Repo, units: cfg.Units, policy: cfg.Policy, cal: cfg.Calendar, clock: cfg.Clock, source: cfg.Source}
+	s := &Service{repo: cfg.Repo, units: cfg.Units, policy: cfg.Policy, cal: cfg.Calendar, clock: cfg.Clock, source: cfg.Source,
+		region: cfg.Regions}
+	if s.region == nil {
+		s.region = region.Default()
+	}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -160,6 +169,10 @@ func (s *Service) Register(ctx context.Context, by domain.Actor, in RegisterInpu
 	}
 	if in.ReceivedAt.After(now.Add(time.Minute)) {
 		return nil, &domain.ValidationError{Field: "received_at", Value: in.ReceivedAt.Format(time.RFC3339), Reason: "in the future"}
+	}
+	// Before a number is drawn, so that a refused region uses none up.
+	if err := s.region.Check(in.Region); err != nil {
+		return nil, err
 	}
 	num, err := s.repo.NextNumber(ctx, now)
 	if err != nil {
@@ -312,6 +325,9 @@ func (s *Service) Transfer(ctx context.Context, by domain.Actor, id string, in T
 			if !mode.IsTransfer() {
 				mode = domain.ModeWrittenTransfer
 			}
+		}
+		if err := s.checkOverride(c, in.WorkingDays, in.Hours); err != nil {
+			return err
 		}
 		limit, err := s.limit(c, at, mode, in.WorkingDays, in.Hours)
 		if err != nil {
@@ -478,6 +494,9 @@ func (s *Service) Review(ctx context.Context, by domain.Actor, id string, in Rev
 		}
 		if !domain.RoleMay(by.Role, domain.ActionReturnForRedo) || c.State() != domain.StateReplied {
 			return c.ReturnForRedo(by, at, in.Reason, domain.TimeLimit{}) // the domain's own refusal
+		}
+		if err := s.checkOverride(c, in.WorkingDays, 0); err != nil {
+			return err
 		}
 		limit, err := s.limit(c, at, c.Mode(), in.WorkingDays, 0)
 		if err != nil {

@@ -61,7 +61,7 @@ func TestDeadlinesAndExtensionCapsFollowThePolicy(t *testing.T) {
 			}
 			svc, _ := memService(t, p)
 			c, err := svc.Register(ctx, agent, app.RegisterInput{Content: "噪音扰民", Category: domain.CategoryComplaint,
-				Region: "370102", Urgency: domain.UrgencyNormal, Confidentiality: domain.ConfidentialityNone,
+				Region: "110101", Urgency: domain.UrgencyNormal, Confidentiality: domain.ConfidentialityNone,
 				Channel: domain.ChannelPhone, HandlingMode: tc.mode})
 			if err != nil {
 				t.Fatal(err)
@@ -101,7 +101,7 @@ func TestCompletionAsksForACallbackOnlyWithConsent(t *testing.T) {
 	for _, consent := range []bool{true, false} {
 		svc, repo := memService(t, p)
 		c, err := svc.Register(ctx, agent, app.RegisterInput{Caller: domain.Caller{Phone: "13900139000"},
-			Content: "噪音扰民", Category: domain.CategoryComplaint, Region: "370102", Urgency: domain.UrgencyNormal,
+			Content: "噪音扰民", Category: domain.CategoryComplaint, Region: "110101", Urgency: domain.UrgencyNormal,
 			Confidentiality: domain.ConfidentialityNone, Channel: domain.ChannelPhone,
 			HandlingMode: domain.ModeWrittenTransfer, CallbackConsent: consent})
 		if err != nil {

@@ -32,7 +32,7 @@ func newRun(t *testing.T, id string, d int) *run {
 	t.Helper()
 	c, err := domain.NewCase(id, domain.Registration{
 		Number: "202404010001", ReceivedAt: day(d), Content: "反映问题", Category: domain.CategoryComplaint,
-		Region: "370102", Urgency: domain.UrgencyNormal, Confidentiality: domain.ConfidentialityNone,
+		Region: "110101", Urgency: domain.UrgencyNormal, Confidentiality: domain.ConfidentialityNone,
 		Channel: domain.ChannelPhone, HandlingMode: domain.ModeWrittenTransfer,
 	}, agent, day(d))
 	if err != nil {

@@ -40,7 +40,7 @@ func registration() Registration {
 		ReceivedAt:      t0,
 		Content:         "小区门口道路积水多日无人处理",
 		Category:        CategoryComplaint,
-		Region:          "370102",
+		Region:          "110101",
 		Urgency:         UrgencyNormal,
 		Confidentiality: ConfidentialityNone,
 		Channel:         ChannelPhone,

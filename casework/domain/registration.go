@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -18,6 +19,26 @@ type Caller struct {
 
 var phonePattern = regexp.MustCompile(`^\+?[0-9][0-9-]{2,31}$`)
 
+// phoneForm is the accepted form, in words, for every phone message.
+const phoneForm = "an optional '+', then 3 to 32 digits or '-' separators, starting with a digit"
+
+// phoneProblem says what is wrong with a phone number phonePattern refuses, so
+// that the agent sees the actual fault ("0" is digits, but too short).
+func phoneProblem(p string) string {
+	rest := strings.TrimPrefix(p, "+")
+	switch {
+	case strings.ContainsFunc(rest, func(r rune) bool { return (r < '0' || r > '9') && r != '-' }):
+		return "only digits are allowed (" + phoneForm + ")"
+	case len(rest) < 3:
+		return "too short (" + phoneForm + ")"
+	case rest[0] == '-':
+		return "must start with a digit (" + phoneForm + ")"
+	case len(rest) > 32:
+		return "too long (" + phoneForm + ")"
+	}
+	return "want " + phoneForm
+}
+
 // Validate checks shapes only; nothing is required.
 func (c Caller) Validate() error {
 	return errors.Join(
@@ -27,7 +48,7 @@ func (c Caller) Validate() error {
 		func() error {
 			if c.Phone != "" && !phonePattern.MatchString(c.Phone) {
 				// The number itself stays out of the message: it identifies the caller.
-				return invalid("caller.phone", "", "want digits, an optional leading '+' and '-' separators")
+				return invalid("caller.phone", "", phoneProblem(c.Phone))
 			}
 			return nil
 		}(),

@@ -257,3 +257,38 @@ func TestErrorMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestCallerPhoneSaysWhatIsWrong: a refused phone number is explained by what is
+// wrong with it, not by a pattern it may well match ("0" is digits, but short).
+func TestCallerPhoneSaysWhatIsWrong(t *testing.T) {
+	for _, tc := range []struct{ phone, want string }{
+		{"13800138000", ""},
+		{"+86-10-12345", ""},
+		{"110", ""},
+		{"0", "too short"},
+		{"12", "too short"},
+		{"+", "too short"},
+		{"+12", "too short"},
+		{"call me", "only digits"},
+		{"138 0013 8000", "only digits"},
+		{"--12345", "start with a digit"},
+		{strings.Repeat("1", 33), "too long"},
+	} {
+		t.Run(tc.phone, func(t *testing.T) {
+			err := Caller{Phone: tc.phone}.Validate()
+			var ve *ValidationError
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.As(err, &ve) || ve.Field != "caller.phone" || !strings.Contains(ve.Reason, tc.want) {
+				t.Fatalf("%v, want a caller.phone error saying %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), tc.phone) && len(tc.phone) > 2 {
+				t.Fatalf("the error echoes the number: %v", err)
+			}
+		})
+	}
+}

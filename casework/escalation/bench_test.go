@@ -59,7 +59,7 @@ func loadOpenCases(b *testing.B, pool *pgxpool.Pool, n int, now time.Time) {
 			state = "accepted"
 		}
 		rows = append(rows, []any{fmt.Sprintf("bench-%08d", i), fmt.Sprintf("20260302%08d", i), state, "complaint",
-			"370102", "normal", "none", "phone", "written_transfer", false, fmt.Sprintf("U%03d", i%200), 1, deadline,
+			"110101", "normal", "none", "phone", "written_transfer", false, fmt.Sprintf("U%03d", i%200), 1, deadline,
 			"路灯不亮", created, created, created, 2, remind, supervise, due, []byte(`{}`)})
 		if len(rows) == cap(rows) {
 			flush()

@@ -46,7 +46,7 @@ func seed(t testing.TB, cases *store.Cases, r escalation.Rules, i int, at time.T
 	id := fmt.Sprintf("case-%04d", i)
 	reg := domain.Registration{
 		Number: domain.CaseNumber(fmt.Sprintf("20260302%04d", i)), ReceivedAt: at, Content: "路灯不亮",
-		Category: domain.CategoryComplaint, Region: "370102", Urgency: domain.UrgencyNormal,
+		Category: domain.CategoryComplaint, Region: "110101", Urgency: domain.UrgencyNormal,
 		Confidentiality: domain.ConfidentialityNone, Channel: domain.ChannelPhone, HandlingMode: domain.ModeWrittenTransfer,
 	}
 	c, err := domain.NewCase(id, reg, agent, at)

@@ -21,6 +21,26 @@ type CallStartedPayload struct {
 	Staffed bool `json:"staffed"`
 }
 
+// WithheldNumber tells whether a calling number as Asterisk presents it is the
+// carrier's marker for a withheld number rather than a number. Producers put ""
+// in Caller fields for these; consumers check too, for events of older producers.
+// Both sides share the list so that a marker is never taken for a number.
+func WithheldNumber(n string) bool {
+	switch n {
+	case "", "anonymous", "Anonymous", "unknown", "restricted":
+		return true
+	}
+	return false
+}
+
+// PresentedNumber is n, or "" when n is a withheld marker.
+func PresentedNumber(n string) string {
+	if WithheldNumber(n) {
+		return ""
+	}
+	return n
+}
+
 // Hang-up sides of CallEndedPayload.HangupBy.
 const (
 	HangupByCaller = "caller"
@@ -128,7 +148,8 @@ type PoliteEndingPayload struct {
 // VoicemailPayload: a message (留言) was left or discarded.
 type VoicemailPayload struct {
 	MessageID string `json:"message_id"`
-	Caller    string `json:"caller,omitempty"`
+	// Caller is the calling number; empty when withheld.
+	Caller string `json:"caller,omitempty"`
 	// URI of the stored audio (absent when discarded).
 	URI        string `json:"uri,omitempty"`
 	DurationMS int64  `json:"duration_ms"`

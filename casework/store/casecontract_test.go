@@ -40,7 +40,7 @@ func registration(number string, cat domain.Category) domain.Registration {
 		ReceivedAt:      t0,
 		Content:         "小区门口道路积水多日无人处理",
 		Category:        cat,
-		Region:          "370102",
+		Region:          "110101",
 		Urgency:         domain.UrgencyNormal,
 		Confidentiality: domain.ConfidentialityNone,
 		Channel:         domain.ChannelPhone,

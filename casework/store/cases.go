@@ -320,6 +320,14 @@ func (s *Cases) writeDerived(ctx context.Context, tx pgx.Tx, c *domain.Case, sna
 		batch.Queue(`INSERT INTO case_calls (case_id, call_id, linked_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
 			snap.ID, id, snap.History[len(snap.History)-1].At)
 	}
+	if len(snap.CallIDs) > 0 {
+		// A call linked after its events were stored (voicemail filed as a case, an
+		// agent linking the call) gets the case in its row here; one whose events
+		// come later gets it from case_calls (fillCallCase). Rows that have a case
+		// are not touched, so only the first link locks a call's row.
+		batch.Queue(`UPDATE calls SET case_id = $1, updated_at = now() WHERE call_id = ANY($2) AND case_id IS NULL`,
+			snap.ID, snap.CallIDs)
+	}
 	for _, m := range snap.Materials {
 		batch.Queue(`INSERT INTO case_materials (case_id, ref, kind, added_at, added_by, added_by_role)
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,

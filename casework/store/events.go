@@ -55,12 +55,35 @@ func (s *EventStore) Handle(ctx context.Context, env event.Envelope) error {
 				return fmt.Errorf("project %s: %w", env.Type, err)
 			}
 		}
+		if err := fillCallCase(ctx, tx, env); err != nil {
+			return fmt.Errorf("case of call %s: %w", env.CallID, err)
+		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store event %s (%s): %w", env.ID, env.Type, err)
 	}
 	return nil
+}
+
+// fillCallCase gives the call's row the case it became part of, on any event of
+// the call: the case ID the event carries (the call service puts it on the
+// call's events once an agent links the call: recording, call.ended), or else a
+// case that linked the call before this row existed (case_calls; rows that exist
+// at link time are filled by the case store, writeDerived). A call keeps its
+// first case: later links of other cases (repeat reports) are in case_calls. The
+// row is written, and locked, only while its case is missing.
+func fillCallCase(ctx context.Context, tx pgx.Tx, env event.Envelope) error {
+	if env.CallID == "" {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE calls SET case_id = COALESCE(NULLIF($2, ''),
+			(SELECT cc.case_id FROM case_calls cc WHERE cc.call_id = $1 ORDER BY cc.linked_at, cc.case_id LIMIT 1)),
+			updated_at = now()
+		WHERE call_id = $1 AND case_id IS NULL
+			AND (NULLIF($2, '') IS NOT NULL OR EXISTS (SELECT 1 FROM case_calls cc WHERE cc.call_id = $1))`,
+		env.CallID, env.CaseID)
+	return err
 }
 
 // HandleInvalid keeps a message that broke the contract in dead_events.
@@ -72,6 +95,9 @@ func (s *EventStore) HandleInvalid(ctx context.Context, subject string, data []b
 	return nil
 }
 
+// projectCallStarted stores the call. A withheld number is stored as no number
+// (NULL, anonymous): older producers sent the carrier's marker ("anonymous") as
+// the caller, which is not a number to file, search or call back.
 func projectCallStarted(ctx context.Context, tx pgx.Tx, env event.Envelope) error {
 	var p event.CallStartedPayload
 	if err := env.DecodePayload(&p); err != nil {
@@ -85,7 +111,7 @@ func projectCallStarted(ctx context.Context, tx pgx.Tx, env event.Envelope) erro
 			node = EXCLUDED.node, staffed = EXCLUDED.staffed,
 			started_at = COALESCE(calls.started_at, EXCLUDED.started_at),
 			case_id = COALESCE(calls.case_id, EXCLUDED.case_id), updated_at = now()`,
-		env.CallID, p.Direction, p.Caller, p.CallerName, p.Anonymous, p.Called, p.Channel, p.Node, p.Staffed, env.Time, env.CaseID)
+		env.CallID, p.Direction, event.PresentedNumber(p.Caller), p.CallerName, p.Anonymous || event.WithheldNumber(p.Caller), p.Called, p.Channel, p.Node, p.Staffed, env.Time, env.CaseID)
 	return err
 }
 

@@ -74,6 +74,9 @@ func scanFax(row pgx.Row) (Fax, error) {
 	var f Fax
 	err := row.Scan(&f.ID, &f.Direction, &f.CallID, &f.Caller, &f.DocumentID, &f.Pages, &f.Status, &f.Error, &f.URI, &f.PDFURI,
 		&f.Remote, &f.At, &f.CaseID)
+	// The caller comes from calls, whose rows from before withheld markers were
+	// dropped may still hold "anonymous".
+	f.Caller = event.PresentedNumber(f.Caller)
 	return f, err
 }
 

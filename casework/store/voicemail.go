@@ -47,7 +47,8 @@ func RegisterVoiceProjections(s *EventStore) {
 	s.Project(event.FaxReceived, FaxProjector)
 }
 
-// VoicemailProjector stores a call.voicemail_left as a new message.
+// VoicemailProjector stores a call.voicemail_left as a new message; a withheld
+// number (older producers sent the carrier's marker) is stored as none.
 func VoicemailProjector(ctx context.Context, tx pgx.Tx, env event.Envelope) error {
 	var p event.VoicemailPayload
 	if err := env.DecodePayload(&p); err != nil {
@@ -59,7 +60,7 @@ func VoicemailProjector(ctx context.Context, tx pgx.Tx, env event.Envelope) erro
 	_, err := tx.Exec(ctx, `INSERT INTO voicemails (id, event_id, call_id, caller, uri, format, duration_ms, ended_by, left_at, case_id)
 		VALUES ($1, $2, $3, NULLIF($4, ''), $5, COALESCE(NULLIF($6, ''), 'wav'), $7, $8, $9, NULLIF($10, ''))
 		ON CONFLICT (id) DO NOTHING`,
-		p.MessageID, env.ID, env.CallID, p.Caller, p.URI, p.Format, p.DurationMS, p.Reason, env.Time, env.CaseID)
+		p.MessageID, env.ID, env.CallID, event.PresentedNumber(p.Caller), p.URI, p.Format, p.DurationMS, p.Reason, env.Time, env.CaseID)
 	if err != nil {
 		return fmt.Errorf("insert voicemail %s: %w", p.MessageID, err)
 	}
@@ -73,6 +74,8 @@ func scanVoicemail(row pgx.Row) (Voicemail, error) {
 	var v Voicemail
 	err := row.Scan(&v.ID, &v.CallID, &v.Caller, &v.URI, &v.Format, &v.DurationMS, &v.EndedBy, &v.LeftAt, &v.HeardAt,
 		&v.HeardBy, &v.CaseID)
+	// Rows projected before withheld markers were dropped still hold "anonymous".
+	v.Caller = event.PresentedNumber(v.Caller)
 	return v, err
 }
 

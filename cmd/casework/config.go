@@ -9,6 +9,7 @@ import (
 	"github.com/hotline12345/hotline/casework/event"
 	"github.com/hotline12345/hotline/casework/eventbus"
 	"github.com/hotline12345/hotline/casework/policy"
+	"github.com/hotline12345/hotline/casework/region"
 	"github.com/hotline12345/hotline/cmd/internal/svc"
 )
 
@@ -35,6 +36,8 @@ type config struct {
 	ClaimTimeout time.Duration
 	// CalendarRefresh is the time between checks for imported holiday notices.
 	CalendarRefresh time.Duration
+	// Regions are the area codes cases may be registered in.
+	Regions *region.List
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -78,6 +81,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	// hotlinectl within this (the issue asks for under a minute).
 	c.CalendarRefresh = e.Duration("HOTLINE_CALENDAR_REFRESH", 15*time.Second)
 	e.Check(c.CalendarRefresh <= 0 || c.CalendarRefresh > time.Minute, "HOTLINE_CALENDAR_REFRESH must be between 0 and 1m")
+	// HOTLINE_REGIONS [empty: the embedded list of the demo city, 北京市]: a
+	// "code,name" CSV of the city's GB/T 2260 codes (casework/region/default.csv
+	// shows the form). Read now, so that a bad file stops the start, not a case.
+	c.Regions = region.Default()
+	if path := e.Str("HOTLINE_REGIONS", ""); path != "" {
+		l, err := region.Load(path)
+		e.Check(err != nil, fmt.Sprintf("HOTLINE_REGIONS: %v", err))
+		c.Regions = l
+	}
 	if err := e.Err(); err != nil {
 		return c, err
 	}

@@ -84,7 +84,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	rules := escalation.Rules{Policy: prof, Calendar: calSource}
 	cases := store.NewCases(pool, store.WithDue(rules.Due), store.WithSource("casework/"+host))
 	units := store.NewUnits(pool, nil)
-	service := app.New(app.Config{Repo: cases, Policy: prof, Calendar: calSource, Source: "casework/" + host,
+	service := app.New(app.Config{Repo: cases, Policy: prof, Calendar: calSource, Source: "casework/" + host, Regions: cfg.Regions,
 		Units: func(ctx context.Context, id string) (domain.Unit, error) {
 			u, err := units.Get(ctx, id)
 			if err != nil {
@@ -171,6 +171,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	ops.Mux.Handle(api.Open311Prefix+"/", apiSrv.Handler())
 	log.Info("casework service starting", zap.String("http", ops.Addr), zap.String("stream", cfg.Bus.Stream),
 		zap.String("profile", cfg.Profile), zap.String("policy", prof.Name), zap.Int("calendar_last_year", calSource.LastYear()),
+		zap.String("regions", cfg.Regions.Source), zap.Int("region_count", len(cfg.Regions.Codes())),
 		zap.Bool("selfservice", cfg.SelfServiceToken != ""))
 
 	g, gctx := errgroup.WithContext(ctx)

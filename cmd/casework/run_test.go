@@ -6,10 +6,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hotline12345/hotline/casework/domain"
 	"github.com/hotline12345/hotline/casework/eventbus/natstest"
 	"github.com/hotline12345/hotline/casework/store/pgtest"
 )
@@ -108,6 +111,40 @@ func TestServiceServesCaseAPI(t *testing.T) {
 		"hotline_escalation_scan_seconds_count"} {
 		if !strings.Contains(body, m) {
 			t.Errorf("metrics lack %s (status %d)", m, s)
+		}
+	}
+}
+
+// TestConfigRegions: HOTLINE_REGIONS names the city's region list, checked at
+// start; without it the embedded list of the demo city is used.
+func TestConfigRegions(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.csv"), filepath.Join(dir, "bad.csv")
+	if err := os.WriteFile(good, []byte("code,name\n130102,长安区\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("code,name\nxyz,某区\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path, known, want string // want: part of the error; "" for none
+	}{
+		{"", "110101", ""},
+		{good, "130102", ""},
+		{bad, "", "HOTLINE_REGIONS"},
+		{filepath.Join(dir, "missing.csv"), "", "HOTLINE_REGIONS"},
+	} {
+		cfg, err := loadConfig(func(k string) string {
+			return map[string]string{"HOTLINE_DATABASE_URL": "postgres://x/y", "HOTLINE_REGIONS": tc.path}[k]
+		})
+		if tc.want != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("HOTLINE_REGIONS=%s: %v, want an error about %s", tc.path, err, tc.want)
+			}
+			continue
+		}
+		if err != nil || cfg.Regions == nil || cfg.Regions.Check(domain.Region(tc.known)) != nil {
+			t.Errorf("HOTLINE_REGIONS=%s: %v, want %s known", tc.path, err, tc.known)
 		}
 	}
 }

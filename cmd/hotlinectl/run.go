@@ -305,7 +305,10 @@ func cmdTokenCreate(ctx context.Context, c *cli, args []string) error {
 	if tok.Expires != nil {
 		exp = "expires " + tok.Expires.Format(time.RFC3339)
 	}
-	fmt.Fprintf(c.stderr, "token %s for user %s, %s; it is shown only this once\n", tok.ID, tok.UserID, exp)
+	// The ID is not the token: printed bare as "token <uuid>" it was taken for
+	// one. Labelled, it is what a person needs later, to revoke the token.
+	fmt.Fprintf(c.stderr, "created a bearer token for user %s (%s): the secret is the line on stdout, shown only this once; "+
+		"its ID, for \"hotlinectl token revoke\", is %s\n", tok.UserID, exp, tok.ID)
 	return nil
 }
 

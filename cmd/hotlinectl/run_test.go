@@ -106,6 +106,11 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil || p.UserID != unitID || p.Role != domain.RoleUnit || p.UnitID != "dongcheng" {
 		t.Fatalf("token authenticates as %+v, %v", p, err)
 	}
+	// The note on stderr is for a person: the token's ID is labelled as what to
+	// revoke, not printed where the token itself is expected ("token <uuid>").
+	if strings.HasPrefix(note, "token ") || !strings.Contains(note, `its ID, for "hotlinectl token revoke", is `+p.TokenID) {
+		t.Fatalf("token note %q does not label the ID %s", note, p.TokenID)
+	}
 	c.must("token", "revoke", p.TokenID)
 	if _, err := auth.Authenticate(ctx, "Bearer "+secret); !errors.Is(err, access.ErrUnauthenticated) {
 		t.Fatalf("revoked token: %v", err)

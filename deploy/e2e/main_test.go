@@ -112,7 +112,7 @@ func (s *stack) stackCmd(args ...string) ([]byte, error) {
 	rtpBase := 20000 + (os.Getpid()%50)*200
 	cmd := exec.Command("bash", append([]string{filepath.Join(s.repo, "deploy/stack.sh")}, args...)...)
 	cmd.Env = append(os.Environ(),
-		"HOTLINE_PROFILE=test",
+		"HOTLINE_PROFILE=production",
 		"HOTLINE_DATA_DIR="+s.dataDir,
 		fmt.Sprintf("AST_SIP_PORT=%d", s.sipPort),
 		fmt.Sprintf("AST_HTTP_PORT=%d", s.httpPort),

@@ -1,6 +1,12 @@
 // Package problem writes API errors as RFC 9457 application/problem+json, the one
-// error format of the casework HTTP API. Clients branch on Type (a stable URN),
-// show Detail, quote RequestID to ops, and map Errors onto form fields.
+// error format of the casework HTTP API and of the agents' API on the call
+// service (routing). Clients branch on Type (a stable URN), show Detail, quote
+// RequestID to ops, and map Errors onto form fields.
+//
+// The call service imports it from here: the package depends only on the pure
+// case domain (for Error's mapping) and reqctx, nothing of casework's
+// infrastructure, and casework imports nothing of telephony, so the dependency
+// rule holds without a third top-level package.
 package problem
 
 import (
