@@ -66,7 +66,7 @@ func seed(t testing.TB, cases *store.Cases, r escalation.Rules, i int, at time.T
 			t.Fatal(err)
 		}
 	}
-	if err := cases.Create(context.Background(), c); err != nil {
+	if err := cases.CreateCase(context.Background(), c, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	return id

@@ -6,19 +6,24 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hotline12345/hotline/casework/app"
 	"github.com/hotline12345/hotline/casework/app/apptest"
 	"github.com/hotline12345/hotline/casework/domain"
+	"github.com/hotline12345/hotline/casework/event"
 	"github.com/hotline12345/hotline/casework/store"
 	"github.com/hotline12345/hotline/casework/store/pgtest"
 )
 
-// The contract every domain.Repository must keep, run against the PostgreSQL
-// store. Another implementation (an in-memory fake for unit tests) is checked by
-// calling repositoryContract with its constructor.
+// The contract every app.Repository (the one case repository interface, declared
+// where the use cases need it) must keep, run against the PostgreSQL store and
+// the in-memory store the unit tests above the store use. Filing inbox items
+// (CreateCase's filings) needs the inbox tables and is covered by the voicemail
+// and fax store tests.
 
 var (
 	cst       = time.FixedZone("CST", 8*3600)
@@ -74,7 +79,16 @@ func transfer(t testing.TB, c *domain.Case, at time.Time) {
 	}
 }
 
-func repositoryContract(t *testing.T, newRepo func(t *testing.T) domain.Repository) {
+// create and update are the plain forms of CreateCase and UpdateCase.
+func create(ctx context.Context, r app.Repository, c *domain.Case) error {
+	return r.CreateCase(ctx, c, false, nil)
+}
+
+func update(ctx context.Context, r app.Repository, id string, fn func(*domain.Case) error) error {
+	return r.UpdateCase(ctx, id, func(c *domain.Case, _ bool) ([]event.Envelope, error) { return nil, fn(c) })
+}
+
+func repositoryContract(t *testing.T, newRepo func(t *testing.T) app.Repository) {
 	ctx := context.Background()
 
 	t.Run("create then get returns the same case", func(t *testing.T) {
@@ -85,7 +99,7 @@ func repositoryContract(t *testing.T, newRepo func(t *testing.T) domain.Reposito
 			t.Fatal(err)
 		}
 		want := c.Snapshot()
-		if err := r.Create(ctx, c); err != nil {
+		if err := create(ctx, r, c); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(c.Pending()); n != 0 {
@@ -104,15 +118,15 @@ func repositoryContract(t *testing.T, newRepo func(t *testing.T) domain.Reposito
 	t.Run("duplicate ID or number is a conflict", func(t *testing.T) {
 		r := newRepo(t)
 		c := newCase(t, "case-dup")
-		if err := r.Create(ctx, c); err != nil {
+		if err := create(ctx, r, c); err != nil {
 			t.Fatal(err)
 		}
 		again, _ := domain.NewCase("case-dup", registration(nextNumber(), domain.CategoryHelp), agent, t0)
-		if err := r.Create(ctx, again); !errors.Is(err, domain.ErrConflict) {
+		if err := create(ctx, r, again); !errors.Is(err, domain.ErrConflict) {
 			t.Fatalf("same ID: %v, want ErrConflict", err)
 		}
 		sameNumber, _ := domain.NewCase("case-dup-2", registration(string(c.Number()), domain.CategoryHelp), agent, t0)
-		if err := r.Create(ctx, sameNumber); !errors.Is(err, domain.ErrConflict) {
+		if err := create(ctx, r, sameNumber); !errors.Is(err, domain.ErrConflict) {
 			t.Fatalf("same number: %v, want ErrConflict", err)
 		}
 	})
@@ -123,7 +137,7 @@ func repositoryContract(t *testing.T, newRepo func(t *testing.T) domain.Reposito
 			t.Fatalf("Get: %v", err)
 		}
 		called := false
-		err := r.Update(ctx, "nope", func(*domain.Case) error { called = true; return nil })
+		err := update(ctx, r, "nope", func(*domain.Case) error { called = true; return nil })
 		if !errors.Is(err, domain.ErrNotFound) || called {
 			t.Fatalf("Update: %v (fn called: %v)", err, called)
 		}
@@ -133,10 +147,10 @@ func repositoryContract(t *testing.T, newRepo func(t *testing.T) domain.Reposito
 		r := newRepo(t)
 		c := newCase(t, "case-upd")
 		transfer(t, c, t0.Add(time.Hour))
-		if err := r.Create(ctx, c); err != nil {
+		if err := create(ctx, r, c); err != nil {
 			t.Fatal(err)
 		}
-		err := r.Update(ctx, "case-upd", func(c *domain.Case) error {
+		err := update(ctx, r, "case-upd", func(c *domain.Case) error {
 			return c.Accept(d1Staff, t0.Add(2*time.Hour), "已签收")
 		})
 		if err != nil {
@@ -154,10 +168,10 @@ func repositoryContract(t *testing.T, newRepo func(t *testing.T) domain.Reposito
 
 	t.Run("a refused change saves nothing and keeps its error type", func(t *testing.T) {
 		r := newRepo(t)
-		if err := r.Create(ctx, newCase(t, "case-ref")); err != nil {
+		if err := create(ctx, r, newCase(t, "case-ref")); err != nil {
 			t.Fatal(err)
 		}
-		err := r.Update(ctx, "case-ref", func(c *domain.Case) error {
+		err := update(ctx, r, "case-ref", func(c *domain.Case) error {
 			if err := c.LinkCall(agent, t0.Add(time.Hour), "call-x"); err != nil {
 				return err
 			}
@@ -175,7 +189,7 @@ func repositoryContract(t *testing.T, newRepo func(t *testing.T) domain.Reposito
 
 	t.Run("concurrent updates lose nothing", func(t *testing.T) {
 		r := newRepo(t)
-		if err := r.Create(ctx, newCase(t, "case-conc")); err != nil {
+		if err := create(ctx, r, newCase(t, "case-conc")); err != nil {
 			t.Fatal(err)
 		}
 		const n = 12
@@ -183,7 +197,7 @@ func repositoryContract(t *testing.T, newRepo func(t *testing.T) domain.Reposito
 		errs := make(chan error, n)
 		for i := range n {
 			wg.Go(func() {
-				errs <- r.Update(ctx, "case-conc", func(c *domain.Case) error {
+				errs <- update(ctx, r, "case-conc", func(c *domain.Case) error {
 					return c.LinkCall(agent, t0.Add(time.Duration(i+1)*time.Minute), fmt.Sprintf("call-%02d", i))
 				})
 			})
@@ -206,16 +220,101 @@ func repositoryContract(t *testing.T, newRepo func(t *testing.T) domain.Reposito
 		}
 	})
 
+	t.Run("consent is kept and given to every change", func(t *testing.T) {
+		r := newRepo(t)
+		for id, consent := range map[string]bool{"case-yes": true, "case-no": false} {
+			if err := r.CreateCase(ctx, newCase(t, id), consent, nil); err != nil {
+				t.Fatal(err)
+			}
+			var got *bool
+			err := r.UpdateCase(ctx, id, func(c *domain.Case, consent bool) ([]event.Envelope, error) {
+				got = &consent
+				return nil, c.LinkCall(agent, t0.Add(time.Hour), "call-"+id)
+			})
+			if err != nil || got == nil || *got != consent {
+				t.Fatalf("%s: consent %v in the change, want %v (%v)", id, got, consent, err)
+			}
+		}
+	})
+
+	t.Run("extra events commit with the change", func(t *testing.T) {
+		r := newRepo(t)
+		c := newCase(t, "case-extra")
+		extra := func(key string) []event.Envelope {
+			return []event.Envelope{{ID: store.DerivedEventID("case-extra/"+key, t0), Version: event.Version,
+				Type: event.CallbackRequested, Time: t0, Source: "test", CaseID: "case-extra",
+				Payload: json.RawMessage(`{"case_number":"x","number":"13800138000"}`)}}
+		}
+		if err := r.CreateCase(ctx, c, true, extra("create")); err != nil {
+			t.Fatal(err)
+		}
+		err := r.UpdateCase(ctx, "case-extra", func(c *domain.Case, _ bool) ([]event.Envelope, error) {
+			return extra("update"), c.LinkCall(agent, t0.Add(time.Hour), "call-1")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A change that fails takes its extra events with it: nothing to see here
+		// but the error.
+		err = r.UpdateCase(ctx, "case-extra", func(c *domain.Case, _ bool) ([]event.Envelope, error) {
+			return extra("refused"), c.Accept(d1Staff, t0.Add(2*time.Hour), "")
+		})
+		if !errors.Is(err, domain.ErrInvalidTransition) {
+			t.Fatalf("refused change: %v", err)
+		}
+		if got, _ := r.Get(ctx, "case-extra"); got.Version() != 2 {
+			t.Fatalf("version %d, want 2", got.Version())
+		}
+	})
+
+	t.Run("numbers are distinct per day and resolve to their case", func(t *testing.T) {
+		r := newRepo(t)
+		day := time.Date(2026, 12, 18, 23, 59, 0, 0, cst)
+		seen := map[domain.CaseNumber]bool{}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				n, err := r.NextNumber(ctx, day)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if seen[n] || !strings.HasPrefix(string(n), "20261218") {
+					t.Errorf("number %s (seen before: %v)", n, seen[n])
+				}
+				seen[n] = true
+			})
+		}
+		wg.Wait()
+		// 2026-12-18 16:00 UTC is already the 19th in Shanghai.
+		if n, err := r.NextNumber(ctx, time.Date(2026, 12, 18, 16, 0, 0, 0, time.UTC)); err != nil || !strings.HasPrefix(string(n), "20261219") {
+			t.Errorf("number dated %s, %v; want the Shanghai day 20261219", n, err)
+		}
+		c := newCase(t, "case-num")
+		if err := create(ctx, r, c); err != nil {
+			t.Fatal(err)
+		}
+		if id, err := r.IDByNumber(ctx, string(c.Number())); err != nil || id != "case-num" {
+			t.Errorf("IDByNumber = %q, %v", id, err)
+		}
+		if _, err := r.IDByNumber(ctx, "209901010001"); !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("unknown number: %v, want ErrNotFound", err)
+		}
+	})
+
 	t.Run("a no-op change appends nothing", func(t *testing.T) {
 		r := newRepo(t)
 		c := newCase(t, "case-noop")
 		if err := c.LinkCall(agent, t0, "call-1"); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.Create(ctx, c); err != nil {
+		if err := create(ctx, r, c); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.Update(ctx, "case-noop", func(c *domain.Case) error { return c.LinkCall(agent, t0.Add(time.Hour), "call-1") }); err != nil {
+		if err := update(ctx, r, "case-noop", func(c *domain.Case) error { return c.LinkCall(agent, t0.Add(time.Hour), "call-1") }); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := r.Get(ctx, "case-noop")
@@ -226,12 +325,12 @@ func repositoryContract(t *testing.T, newRepo func(t *testing.T) domain.Reposito
 }
 
 func TestPostgresRepositoryContract(t *testing.T) {
-	repositoryContract(t, func(t *testing.T) domain.Repository { return store.NewCases(pgtest.NewPool(t)) })
+	repositoryContract(t, func(t *testing.T) app.Repository { return store.NewCases(pgtest.NewPool(t)) })
 }
 
 // The in-memory fake that unit tests use keeps the same contract.
 func TestMemoryRepositoryContract(t *testing.T) {
-	repositoryContract(t, func(*testing.T) domain.Repository { return apptest.NewMemory() })
+	repositoryContract(t, func(*testing.T) app.Repository { return apptest.NewMemory() })
 }
 
 // sameSnapshot compares snapshots as JSON with every timestamp in UTC: the
@@ -281,7 +380,7 @@ func normalised(t *testing.T, s domain.Snapshot) any {
 func TestHistoryIsAppendOnly(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
-	if err := store.NewCases(pool).Create(ctx, newCase(t, "case-imm")); err != nil {
+	if err := create(ctx, store.NewCases(pool), newCase(t, "case-imm")); err != nil {
 		t.Fatal(err)
 	}
 	for _, sql := range []string{`UPDATE case_history SET note = 'edited'`, `DELETE FROM case_history`, `TRUNCATE case_history CASCADE`} {

@@ -29,7 +29,8 @@ type Change = func(c *domain.Case, consent bool) ([]event.Envelope, error)
 // policy and the calendar; the store only keeps it in the due index.
 type DueFunc func(c *domain.Case) (remindAt, superviseAt time.Time)
 
-// Cases is the PostgreSQL case repository. It implements domain.Repository and
+// Cases is the PostgreSQL case repository. It implements app.Repository (the
+// contract suite in casecontract_test.go runs against it and apptest.Memory) and
 // owns the transaction of every change: snapshot, history, units, calls,
 // materials and outbox rows commit together or not at all.
 type Cases struct {
@@ -56,7 +57,6 @@ func NewCases(pool *pgxpool.Pool, opts ...CasesOption) *Cases {
 	return s
 }
 
-var _ domain.Repository = (*Cases)(nil)
 
 // shanghai is the civil time zone case numbers are dated in.
 var shanghai = func() *time.Location {
@@ -80,11 +80,6 @@ func (s *Cases) NextNumber(ctx context.Context, at time.Time) (domain.CaseNumber
 		return "", fmt.Errorf("allocate case number: %w", err)
 	}
 	return domain.ParseCaseNumber(fmt.Sprintf("%s%04d", day.Format("20060102"), n))
-}
-
-// Create stores a new case with its pending history (domain.Repository).
-func (s *Cases) Create(ctx context.Context, c *domain.Case) error {
-	return s.CreateCase(ctx, c, false, nil)
 }
 
 // CreateCase stores a new case, the caller's callback consent, its pending history
@@ -131,7 +126,7 @@ func (s *Cases) CreateCase(ctx context.Context, c *domain.Case, consent bool, ex
 	return nil
 }
 
-// Get loads a case (domain.Repository).
+// Get loads a case; ErrNotFound if there is none.
 func (s *Cases) Get(ctx context.Context, id string) (*domain.Case, error) {
 	c, _, err := s.load(ctx, s.pool, id, false)
 	return c, err
@@ -155,12 +150,10 @@ func (s *Cases) IDByNumber(ctx context.Context, number string) (string, error) {
 	return id, nil
 }
 
-// Update runs fn on the locked case and saves it (domain.Repository).
-func (s *Cases) Update(ctx context.Context, id string, fn func(*domain.Case) error) error {
-	return s.UpdateCase(ctx, id, func(c *domain.Case, _ bool) ([]event.Envelope, error) { return nil, fn(c) })
-}
-
-// UpdateCase is Update with the callback consent and extra events of Change.
+// UpdateCase loads and locks the case, runs fn on it with the caller's callback
+// consent and, if fn returns nil, saves the state, inserts c.Pending() with
+// their events and fn's extra events, in one transaction. fn's error comes back
+// unwrapped, so callers match domain errors with errors.Is and errors.As.
 func (s *Cases) UpdateCase(ctx context.Context, id string, fn Change) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		return s.updateTx(ctx, tx, id, fn)

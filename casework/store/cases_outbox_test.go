@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/hotline12345/hotline/casework/domain"
+	"github.com/hotline12345/hotline/casework/event"
 	"github.com/hotline12345/hotline/casework/eventbus"
 	"github.com/hotline12345/hotline/casework/eventbus/natstest"
 	"github.com/hotline12345/hotline/casework/store"
@@ -46,7 +47,7 @@ func TestOutboxSurvivesBrokerOutage(t *testing.T) {
 	create := func(i int) {
 		c := newCase(t, fmt.Sprintf("outage-%02d", i))
 		transfer(t, c, t0.Add(time.Hour))
-		if err := cases.Create(ctx, c); err != nil {
+		if err := cases.CreateCase(ctx, c, false, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -59,8 +60,8 @@ func TestOutboxSurvivesBrokerOutage(t *testing.T) {
 	for i := 2; i <= 6; i++ {
 		create(i) // the case service keeps working: the outbox is in the database
 	}
-	if err := cases.Update(ctx, "outage-02", func(c *domain.Case) error {
-		return c.Remind(agent, t0.Add(2*time.Hour), "请抓紧")
+	if err := cases.UpdateCase(ctx, "outage-02", func(c *domain.Case, _ bool) ([]event.Envelope, error) {
+		return nil, c.Remind(agent, t0.Add(2*time.Hour), "请抓紧")
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -48,11 +48,6 @@ func (m *Memory) NextNumber(_ context.Context, at time.Time) (domain.CaseNumber,
 	return domain.ParseCaseNumber(fmt.Sprintf("%s%04d", day, m.seq[day]))
 }
 
-// Create stores a new case (domain.Repository).
-func (m *Memory) Create(ctx context.Context, c *domain.Case) error {
-	return m.CreateCase(ctx, c, false, nil)
-}
-
 // CreateCase stores a new case with the caller's callback consent. Filings are
 // recorded in Filed (the memory store keeps no inbox).
 func (m *Memory) CreateCase(_ context.Context, c *domain.Case, consent bool, extra []event.Envelope, filings ...domain.Filing) error {
@@ -80,7 +75,7 @@ func (m *Memory) record(c *domain.Case, extra []event.Envelope) {
 	m.Events = append(m.Events, extra...)
 }
 
-// Get loads a case (domain.Repository).
+// Get loads a case.
 func (m *Memory) Get(_ context.Context, id string) (*domain.Case, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -102,12 +97,7 @@ func (m *Memory) IDByNumber(_ context.Context, number string) (string, error) {
 	return id, nil
 }
 
-// Update runs fn on the case and saves it (domain.Repository).
-func (m *Memory) Update(ctx context.Context, id string, fn func(*domain.Case) error) error {
-	return m.UpdateCase(ctx, id, func(c *domain.Case, _ bool) ([]event.Envelope, error) { return nil, fn(c) })
-}
-
-// UpdateCase is Update with the callback consent and extra events.
+// UpdateCase runs fn on the case with its callback consent and saves it.
 func (m *Memory) UpdateCase(_ context.Context, id string, fn func(*domain.Case, bool) ([]event.Envelope, error)) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
