@@ -57,7 +57,6 @@ func NewCases(pool *pgxpool.Pool, opts ...CasesOption) *Cases {
 	return s
 }
 
-
 // shanghai is the civil time zone case numbers are dated in.
 var shanghai = func() *time.Location {
 	loc, err := time.LoadLocation("Asia/Shanghai")
