@@ -18,6 +18,11 @@ type MenuConfig struct {
 	MaxErrors int
 	// MaxRepeats bounds "0 repeat" so that a stuck key cannot hold a line forever.
 	MaxRepeats int
+	// BurstWindow: an invalid key less than this after the previous invalid
+	// key is part of the same burst ("*#*#9" mashed 285 ms apart) and no new
+	// error; the caller hears the re-prompt instead of losing every retry in
+	// under a second. Valid keys are always taken.
+	BurstWindow time.Duration
 }
 
 func (c MenuConfig) withDefaults() MenuConfig {
@@ -32,6 +37,9 @@ func (c MenuConfig) withDefaults() MenuConfig {
 	}
 	if c.MaxRepeats <= 0 {
 		c.MaxRepeats = 5
+	}
+	if c.BurstWindow <= 0 {
+		c.BurstWindow = time.Second
 	}
 	return c
 }
@@ -86,21 +94,36 @@ type menuStep struct {
 	Route Route
 	// Default is true when Route was taken because the retries ran out.
 	Default bool
+	// Burst is true for an invalid key that belongs to the burst of the
+	// previous one: not counted, not an attempt; the re-prompt plays again.
+	Burst bool
 }
 
 // menuMachine is the main menu's decision logic, free of I/O so that it is
 // tested on its own: it counts consecutive errors and repeats and decides.
 type menuMachine struct {
-	cfg     MenuConfig
-	attempt int
-	errors  int
-	repeats int
+	cfg         MenuConfig
+	attempt     int
+	errors      int
+	repeats     int
+	lastInvalid time.Time // when the last invalid key came, for bursts
 }
 
 func newMenuMachine(cfg MenuConfig) *menuMachine { return &menuMachine{cfg: cfg.withDefaults()} }
 
-// input takes one key ("" for a timeout) and decides.
-func (m *menuMachine) input(key string) menuStep {
+// input takes one key ("" for a timeout) without timing: every key counts.
+func (m *menuMachine) input(key string) menuStep { return m.inputAt(key, time.Time{}) }
+
+// inputAt takes one key ("" for a timeout) that came at at and decides. An
+// invalid key within BurstWindow of the previous invalid one is a Burst step.
+func (m *menuMachine) inputAt(key string, at time.Time) menuStep {
+	if _, valid := menuKeys[key]; key != "" && !valid && !at.IsZero() {
+		burst := !m.lastInvalid.IsZero() && at.Sub(m.lastInvalid) < m.cfg.BurstWindow
+		m.lastInvalid = at // a burst slides: each of its keys extends it
+		if burst {
+			return menuStep{Key: key, Choice: ChoiceInvalid, Attempt: m.attempt, Prompt: prompts.InvalidKey, Burst: true}
+		}
+	}
 	m.attempt++
 	st := menuStep{Key: key, Attempt: m.attempt}
 	k, ok := menuKeys[key]
@@ -131,4 +154,4 @@ func (m *menuMachine) input(key string) menuStep {
 
 // back is called when the caller returns to the menu from a service: they
 // start afresh.
-func (m *menuMachine) back() { m.errors, m.repeats = 0, 0 }
+func (m *menuMachine) back() { m.errors, m.repeats, m.lastInvalid = 0, 0, time.Time{} }

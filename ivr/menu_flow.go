@@ -46,7 +46,14 @@ func (s *Service) menu(ctx context.Context, call *Call, intro prompts.ID) error 
 		default:
 			s.metrics.menuLatency.Observe(time.Since(started).Seconds())
 		}
-		st := m.input(key)
+		st := m.inputAt(key, time.Now())
+		if st.Burst {
+			// The rest of a mashed burst: no new error, the re-prompt again.
+			call.Log.Debug("menu key in a burst, not counted", zap.String("key", st.Key))
+			call.S.FlushDigits(ch)
+			pre = []prompts.ID{st.Prompt}
+			continue
+		}
 		s.menuEvent(call, MainMenu, st.Key, st.Choice, st.Attempt)
 		if st.Default {
 			s.menuEvent(call, MainMenu, "", ChoiceDefault, st.Attempt)

@@ -70,6 +70,32 @@ func TestMenuMachine(t *testing.T) {
 	}
 }
 
+// A burst of invalid keys (issue 15, defect 4: "*#*#9" keyed 285 ms apart)
+// is one error; a valid key in it is still taken; a slow second wrong key is
+// a second error.
+func TestMenuMachineKeyBurst(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 20, 0, 0, 0, shanghai)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	m := newMenuMachine(MenuConfig{})
+	for i, k := range []string{"*", "#", "*", "#", "9"} {
+		st := m.inputAt(k, ms(285*i))
+		if st.Default || st.Route != RouteNone || (i == 0) == st.Burst {
+			t.Fatalf("key %d %q: %+v", i, k, st)
+		}
+	}
+	if m.errors != 1 || m.attempt != 1 {
+		t.Fatalf("after the burst: %d errors, attempt %d; want 1, 1", m.errors, m.attempt)
+	}
+	if st := m.inputAt("2", ms(1300)); st.Route != RouteVoicemail || st.Attempt != 2 || st.Burst {
+		t.Fatalf("valid key right after the burst: %+v", st)
+	}
+	m = newMenuMachine(MenuConfig{})
+	m.inputAt("7", ms(0))
+	if st := m.inputAt("8", ms(3000)); st.Burst || m.errors != 2 {
+		t.Fatalf("a wrong key 3 s later: %+v, errors %d; want a second error", st, m.errors)
+	}
+}
+
 func TestMenuMachineBackResetsErrors(t *testing.T) {
 	m := newMenuMachine(MenuConfig{MaxErrors: 2})
 	m.input("9")

@@ -198,3 +198,47 @@ func TestVoiceInHoursWithoutAgents(t *testing.T) {
 		t.Errorf("call.started staffed = %v, want true (mode open)", started["staffed"])
 	}
 }
+
+// TestVoiceMenuKeyBurstCountsOnce: a burst of invalid keys ("*#*#9", about
+// 260 ms apart, as a caller mashing the keypad) while the menu plays is one
+// error: the caller hears the re-prompt and the menu again, and the next valid
+// key is taken. Before the fix each key of the burst interrupted the re-prompt
+// and counted, so the caller (already one error down) was sent to voicemail
+// by "too many errors" without hearing a re-prompt.
+func TestVoiceMenuKeyBurstCountsOnce(t *testing.T) {
+	ensureRecordingDir(t)
+	h := startHotline(t, withEnv("HOTLINE_SERVICE_MODE=closed", "HOTLINE_VOICEMAIL_DIR="+t.TempDir()))
+	rtp := newRTPPeer(t, carrierIP)
+	const caller = "13800000031"
+	res, hangUp := voiceCall(t, caller, rtp, 120*time.Second)
+	waitHeard(t, rtp, 25, "the greeting")
+	mic := rtp.startLine(t)
+	// Keys typed during the greeting wait for the menu: one wrong key first, so
+	// the burst comes while the hotline is talking again.
+	mic.keys("7")
+	h.waitEvent(caller, "call.menu_choice", map[string]any{"choice": "invalid", "key": "7"})
+	heard := rtp.loudFrameCount()
+	waitHeard(t, rtp, heard+50, "the re-prompt after the wrong key")
+	mic.keys("*#*#9")
+	heard = rtp.loudFrameCount()
+	waitHeard(t, rtp, heard+100, "the re-prompt and the menu after the burst")
+	mic.keys("2")
+	h.waitEvent(caller, "call.menu_choice", map[string]any{"choice": "voicemail"})
+	hangUp()
+	if r := waitSIPp(t, res, 60*time.Second); r.err != nil {
+		t.Fatalf("sipp: %v\n%s", r.err, r.output)
+	}
+	got := h.menuChoices(caller)
+	invalid := 0
+	for _, c := range got {
+		if c == "invalid" {
+			invalid++
+		}
+	}
+	// The burst counts once, or not at all when it fell into the re-prompt
+	// (keys typed before the caller heard the menu again are dropped).
+	if slices.Contains(got, "default") || invalid < 1 || invalid > 2 || got[len(got)-1] != "voicemail" {
+		t.Errorf("menu choices = %v, want 1-2 invalid then voicemail by key: the burst counted more than once", got)
+	}
+	t.Logf("menu choices %v", got)
+}
