@@ -703,3 +703,61 @@ func TestRegionMustBeOneOfTheCity(t *testing.T) {
 		})
 	}
 }
+
+// Reports and confidential cases are absent from the public progress API (a
+// listing with category, unit and time of receipt would confirm who filed a
+// report); lookups are bounded and the routes rate-limited per client.
+func TestOpen311LeavesOutWhistleblowers(t *testing.T) {
+	e := newCaseEnv(t)
+	open := e.register(registerBody)
+	report := e.register(strings.Replace(registerBody, `"category":"complaint"`, `"category":"report"`, 1))
+	confidential := e.register(strings.Replace(registerBody, `"confidentiality":"none"`, `"confidentiality":"confidential"`, 1))
+	for _, c := range []view{open, report, confidential} {
+		e.act("agent", c.ID, "transfer", `{"lead":"dongcheng"}`, 200)
+	}
+	r := e.do("", "GET", "/open311/v2/requests.json", "")
+	var reqs []map[string]any
+	r.decode(t, &reqs)
+	if r.status != 200 || len(reqs) != 1 || reqs[0]["service_request_id"] != open.Number {
+		t.Fatalf("public list: %d %s, want only %s", r.status, r.body, open.Number)
+	}
+	for _, c := range []view{report, confidential} {
+		if r := e.do("", "GET", "/open311/v2/requests/"+c.Number+".json", ""); r.status != 404 {
+			t.Errorf("protected case %s by number: %d %s, want 404 like an unknown number", c.Number, r.status, r.body)
+		}
+		if strings.Contains(string(r.body), c.Number) {
+			t.Errorf("protected case %s listed", c.Number)
+		}
+	}
+	r = e.do("", "GET", "/open311/v2/requests.json?service_request_id="+report.Number+","+open.Number, "")
+	reqs = nil
+	r.decode(t, &reqs)
+	if len(reqs) != 1 || reqs[0]["service_request_id"] != open.Number {
+		t.Errorf("lookup by numbers: %s", r.body)
+	}
+	many := strings.TrimSuffix(strings.Repeat(open.Number+",", 21), ",")
+	if r := e.do("", "GET", "/open311/v2/requests.json?service_request_id="+many, ""); r.status != 400 {
+		t.Errorf("21 numbers: %d, want 400", r.status)
+	}
+	// The burst is 20 a client; this test already used a few.
+	limited := 0
+	for range 30 {
+		r := e.do("", "GET", "/open311/v2/services.json", "")
+		if r.status == 429 {
+			limited++
+			if r.header.Get("Retry-After") == "" || !strings.Contains(string(r.body), "rate-limited") {
+				t.Fatalf("429 without Retry-After or problem type: %s", r.body)
+			}
+		}
+	}
+	if limited == 0 {
+		t.Error("30 public requests at once were never limited")
+	}
+	// The OpenAPI document is not limited, and authenticated routes are not.
+	if r := e.do("", "GET", "/api/v1/openapi.yaml", ""); r.status != 200 {
+		t.Errorf("openapi.yaml after the burst: %d", r.status)
+	}
+	if r := e.do("agent", "GET", "/api/v1/cases/"+open.ID, ""); r.status != 200 {
+		t.Errorf("agent after the public burst: %d", r.status)
+	}
+}

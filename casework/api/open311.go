@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -14,10 +15,20 @@ import (
 // 四(三)). Public and redacted by construction: a request carries only the
 // case number, status, category, the responsible unit and dates. Never the
 // caller, never the content (which may name people), never an address.
+//
+// Reports (举报) and confidential cases are absent altogether: a listing with
+// their category, unit and time of receipt lets whoever knows when they called
+// confirm who filed a report, so they answer like an unknown number (404 /
+// left out). The routes are rate-limited per client address, and a lookup
+// takes at most maxOpen311IDs numbers.
 
 // Open311Prefix is where the GeoReport endpoints live; the binary routes it to
 // Handler like /api/v1.
 const Open311Prefix = "/open311/v2"
+
+// maxOpen311IDs bounds a requests.json lookup by number: enough for a citizen
+// with a few cases, useless for walking a day's numbers.
+const maxOpen311IDs = 20
 
 type open311Service struct {
 	ServiceCode string `json:"service_code"`
@@ -86,10 +97,16 @@ func (h *caseHandlers) open311Requests(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := store.CaseFilter{Limit: 200}
+	f := store.CaseFilter{Limit: 200, Unprotected: true}
 	if ids := q.Get("service_request_id"); ids != "" {
+		numbers := strings.Split(ids, ",")
+		if len(numbers) > maxOpen311IDs {
+			problem.BadRequest(w, r, "too many service_request_id values",
+				problem.Param("service_request_id", fmt.Sprintf("at most %d comma-separated case numbers", maxOpen311IDs)))
+			return
+		}
 		var out []open311Request
-		for _, n := range strings.Split(ids, ",") {
+		for _, n := range numbers {
 			req, ok, err := h.open311ByNumber(r, strings.TrimSpace(n))
 			if err != nil {
 				problem.Internal(w, r, err)
@@ -172,7 +189,7 @@ func (h *caseHandlers) open311ByNumber(r *http.Request, number string) (open311R
 	if !domain.CaseNumber(number).Valid() {
 		return open311Request{}, false, nil
 	}
-	rows, _, err := h.Cases.List(r.Context(), store.CaseFilter{Number: number, Limit: 1})
+	rows, _, err := h.Cases.List(r.Context(), store.CaseFilter{Number: number, Limit: 1, Unprotected: true})
 	if err != nil {
 		return open311Request{}, false, err
 	}

@@ -45,7 +45,18 @@ type Config struct {
 	DirectoryTTL time.Duration
 	// Now is the clock for token expiry; nil means time.Now.
 	Now func() time.Time
+	// PublicRate and PublicBurst bound requests per client address to the
+	// public routes (Open311); 0 means DefaultPublicRate, DefaultPublicBurst.
+	PublicRate  float64
+	PublicBurst int
 }
+
+// Defaults of the public routes' rate limit: a person browsing, or a portal
+// refreshing a few cases, stays far below; walking the case numbers does not.
+const (
+	DefaultPublicRate  = 2.0
+	DefaultPublicBurst = 20
+)
 
 // Server is the /api/v1 HTTP API.
 type Server struct {
@@ -62,6 +73,7 @@ type Server struct {
 	authed   *http.ServeMux // routes behind bearer authentication
 	public   *http.ServeMux // routes anyone may call
 	authWrap http.Handler
+	publicRL *clientLimiter
 }
 
 // New builds the server with the unit, user and token routes registered.
@@ -78,6 +90,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.PublicRate <= 0 {
+		cfg.PublicRate = DefaultPublicRate
+	}
+	if cfg.PublicBurst <= 0 {
+		cfg.PublicBurst = DefaultPublicBurst
+	}
 	users := store.NewUsers(cfg.Pool)
 	units := store.NewUnits(cfg.Pool, cfg.DutyLineTrunks)
 	s := &Server{
@@ -92,6 +110,7 @@ func New(cfg Config) (*Server, error) {
 		authed:  http.NewServeMux(),
 		public:  http.NewServeMux(),
 	}
+	s.publicRL = newClientLimiter(cfg.PublicRate, cfg.PublicBurst, cfg.Now)
 	if cfg.Registerer != nil {
 		m, err := newHTTPMetrics(cfg.Registerer)
 		if err != nil {
@@ -140,7 +159,13 @@ func (s *Server) Handler() http.Handler {
 	return s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 		if _, pattern := s.public.Handler(r); pattern != "" {
-			serveMux(s.public, w, r)
+			if pattern == "GET "+Prefix+"/openapi.yaml" {
+				serveMux(s.public, w, r) // documentation, not data
+				return
+			}
+			s.publicRL.limited(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				serveMux(s.public, w, r)
+			})).ServeHTTP(w, r)
 			return
 		}
 		if _, pattern := s.authed.Handler(r); pattern != "" {

@@ -32,6 +32,9 @@ type CaseFilter struct {
 	Text string
 	// CallerPhone matches the caller's number (repeat callers, T15).
 	CallerPhone string
+	// Unprotected leaves out reports (举报) and confidential cases: the
+	// public progress API never shows them, not even that they exist.
+	Unprotected bool
 	// After is the keyset cursor: the last row of the previous page.
 	After *CaseCursor
 	// Limit is the page size; 0 means 50, at most 500.
@@ -121,6 +124,9 @@ func (s *Cases) List(ctx context.Context, f CaseFilter) ([]CaseRow, bool, error)
 	}
 	if f.CallerPhone != "" {
 		where = append(where, "c.caller_phone = "+arg(f.CallerPhone))
+	}
+	if f.Unprotected {
+		where = append(where, "NOT c.protected")
 	}
 	if f.After != nil {
 		where = append(where, "(c.created_at, c.id) < ("+arg(f.After.CreatedAt)+", "+arg(f.After.ID)+")")

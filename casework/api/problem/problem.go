@@ -38,6 +38,7 @@ const (
 	TypeTooLarge          = "urn:hotline12345:problem:too-large"          // 413
 	TypeUnsupportedMedia  = "urn:hotline12345:problem:unsupported-media"  // 415
 	TypeValidation        = "urn:hotline12345:problem:validation"         // 422
+	TypeRateLimited       = "urn:hotline12345:problem:rate-limited"       // 429
 	TypeInternal          = "urn:hotline12345:problem:internal"           // 500
 	TypeUnavailable       = "urn:hotline12345:problem:unavailable"        // 503
 )
