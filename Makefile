@@ -9,7 +9,7 @@ STACK     := deploy/stack.sh
 # The e2e package starts its own Asterisk; everything else uses PostgreSQL and NATS.
 TEST_FLAGS ?= -count=1 -timeout 40m
 
-.PHONY: all build run stop test fmtcheck unit e2e bench vet fmt install services prompts status clean
+.PHONY: all build run stop test fmtcheck unit e2e bench vet fmt install services prompts status clean fuzz
 
 all: build
 
@@ -42,10 +42,24 @@ status:
 prompts:
 	$(GO) run ./cmd/prompts
 
-## test: every test, against the real parts (installs the stack first)
+## test: every test, against the real parts (installs the stack first), then the fuzz targets for a bounded time
 test: install services fmtcheck
 	$(GO) vet ./...
 	$(GO) test $(TEST_FLAGS) ./...
+	$(MAKE) --no-print-directory fuzz
+
+# Fuzz targets (package:Func): request decoders, DTMF/menu input, the event
+# decoder, the unit CSV import. Each runs FUZZTIME; their corpora are kept in
+# the packages' testdata/fuzz (plain `go test` replays them as regressions).
+FUZZTIME ?= 5s
+FUZZ := casework/api:FuzzRegisterDecode casework/event:FuzzDecode casework/store:FuzzUnitImportParse ivr:FuzzMenuInput
+
+## fuzz: run every fuzz target for FUZZTIME (default 5s)
+fuzz:
+	@for t in $(FUZZ); do pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; \
+	done
 
 ## fmtcheck: fail on Go files gofmt would change
 fmtcheck:

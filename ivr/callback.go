@@ -202,7 +202,7 @@ func (cb *Callbacks) Handle(ctx context.Context, env event.Envelope) error {
 	log := cb.log.With(zap.String("event_id", env.ID), zap.String("case_id", env.CaseID), zap.String("case_number", p.CaseNumber))
 	if !phoneNumber.MatchString(p.Number) || p.CaseNumber == "" {
 		// Nothing to dial: casework learns it as unreachable rather than waiting.
-		log.Warn("callback request without a diallable number", zap.String("number", p.Number))
+		log.Warn("callback request without a diallable number", zap.String("number", event.MaskNumber(p.Number)))
 		cb.emitFinal(&callbackJob{EventID: env.ID, CaseID: env.CaseID, CaseNumber: p.CaseNumber, Number: p.Number},
 			env.ID, event.Unreachable)
 		return nil

@@ -19,12 +19,19 @@ type CaseStatus struct {
 	Number string
 	// Status is the spoken status text (e.g. 办理中).
 	Status string
-	// Detailed is true when the caller is entitled to unit and deadline (the
-	// calling number is the case's caller, or the query code matched).
+	// Detailed is true when the caller keyed the case's query code: only then
+	// unit and deadline (the calling number proves nothing; T13).
 	Detailed bool
 	Unit     string
 	Deadline time.Time
+	// CodeLocked: casework checks no more codes today for this case or from
+	// this number (too many wrong ones).
+	CodeLocked bool
 }
+
+// maxCodeTries bounds wrong query codes within one call; casework bounds them
+// per case and per number a day as well.
+const maxCodeTries = 3
 
 // CaseLookup reads a case's status from casework. The call service implements
 // it with the casework API's self-service endpoint.
@@ -43,9 +50,11 @@ type Speaker interface {
 }
 
 // selfService is 自动语音服务 (SPEC T10): the caller keys a case number ending
-// with #; the status is spoken, and unit and deadline too when the caller is
-// entitled (own number, or the query code keyed when asked). Unknown numbers get
-// a clear prompt and another try; * goes back to the main menu.
+// with #; the status is spoken, then unit and deadline if the caller keys the
+// case's query code when asked — the same for every calling number, so the
+// answer never tells whether this number filed the case. Wrong codes are
+// bounded per call (maxCodeTries) and by casework per case and number a day.
+// Unknown numbers get a clear prompt and another try; * goes back to the menu.
 func (s *Service) selfService(ctx context.Context, call *Call) (back bool, err error) {
 	ch := call.ChannelID()
 	if s.cfg.Lookup == nil || s.cfg.Speech == nil {
@@ -54,7 +63,7 @@ func (s *Service) selfService(ctx context.Context, call *Call) (back bool, err e
 	}
 	call.SetOutcome("selfservice")
 	caller := call.S.Caller().CallerNumber
-	misses := 0
+	misses, codeTries := 0, 0
 	for misses < s.cfg.Menu.MaxErrors {
 		if _, err := call.S.Play(ctx, ch, s.Sound(string(prompts.SelfServiceEnterCase)), true); err != nil {
 			return false, err
@@ -90,8 +99,12 @@ func (s *Service) selfService(ctx context.Context, call *Call) (back bool, err e
 		if err := s.speakStatus(ctx, call, st); err != nil {
 			return false, err
 		}
-		if !st.Detailed {
-			// Not the case's caller: unit and deadline only with the query code.
+		if !st.Detailed && (st.CodeLocked || codeTries >= maxCodeTries) {
+			if _, err := call.S.Play(ctx, ch, s.Sound(string(prompts.SelfServiceCodeLocked)), false); err != nil {
+				return false, err
+			}
+		} else if !st.Detailed {
+			// Unit and deadline only with the query code.
 			if _, err := call.S.Play(ctx, ch, s.Sound(string(prompts.SelfServiceCode)), true); err != nil {
 				return false, err
 			}
@@ -109,7 +122,12 @@ func (s *Service) selfService(ctx context.Context, call *Call) (back bool, err e
 						return false, err
 					}
 				case err == nil:
-					if _, err := call.S.Play(ctx, ch, s.Sound(string(prompts.SelfServiceCodeWrong)), false); err != nil {
+					codeTries++
+					wrong := []string{s.Sound(string(prompts.SelfServiceCodeWrong))}
+					if st2.CodeLocked || codeTries >= maxCodeTries {
+						wrong = append(wrong, s.Sound(string(prompts.SelfServiceCodeLocked)))
+					}
+					if _, err := call.S.PlayAll(ctx, ch, wrong, false); err != nil {
 						return false, err
 					}
 				}

@@ -158,7 +158,7 @@ func (s *Service) HandleCall(ctx context.Context, sess *ari.Session) {
 		Node:       sess.Node(),
 		Staffed:    staffed,
 	})
-	call.Log.Info("call started", zap.String("caller", info.CallerNumber), zap.String("called", info.Dialed),
+	call.Log.Info("call started", zap.String("caller", event.MaskNumber(info.CallerNumber)), zap.String("called", info.Dialed),
 		zap.Bool("staffed", staffed))
 	defer func() {
 		p := call.end(staffed)

@@ -287,6 +287,7 @@ func (c *callState) attachCase(cmd command) error {
 		return err
 	}
 	c.call.SetCase(ref.ID)
+	c.linked = true
 	if ref.Confidential() {
 		c.confidential = true
 	}
@@ -311,8 +312,10 @@ func (c *callState) joinUnit(staff string, cmd command) (Unit, string, error) {
 		log.Warn("three-way refused: no usable duty line in the directory", zap.String("duty_line", u.DutyLine), zap.Bool("active", u.Active))
 		return u, "", fmt.Errorf("%w: unit %s has no usable duty line", ErrNotInDirectory, u.ID)
 	}
-	// T13: a confidential (举报) caller's number never reaches the unit.
-	cmd.confidential = cmd.confidential || c.confidential
+	// T13: a confidential (举报) caller's number never reaches the unit. The
+	// service decides from the case: the agent may ask for more discretion,
+	// never for less, and a call linked to no case is confidential.
+	cmd.confidential = cmd.confidential || c.confidential || !c.linked
 	name, num := "12345", s.cfg.HotlineNumber
 	if !cmd.confidential {
 		if n := c.sess.Caller().CallerNumber; !anonymousNumber(n) {

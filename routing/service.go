@@ -244,12 +244,15 @@ type callState struct {
 	// confidential is set when the call's case is a report or confidential: the
 	// caller's number is then never shown to a unit, whatever the agent asks.
 	confidential bool
-	recording    string // live recording name, "" until the first agent answers
-	snoop        string
-	recStart     time.Time
-	bridge       string // mixing bridge: caller, agent, unit
-	holdBridge   string // holding bridge the caller waits in, with music
-	inHold       bool
+	// linked: the call is linked to a case the service has read. Until then
+	// nobody knows it is not a report, so the caller is confidential too.
+	linked     bool
+	recording  string // live recording name, "" until the first agent answers
+	snoop      string
+	recStart   time.Time
+	bridge     string // mixing bridge: caller, agent, unit
+	holdBridge string // holding bridge the caller waits in, with music
+	inHold     bool
 }
 
 // hold puts the caller into a holding bridge (one per wait; music is started

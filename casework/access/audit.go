@@ -11,6 +11,9 @@ import (
 // Audit actions. Object types are the API's resource names: "case", "unit",
 // "user", "token".
 const (
+	// ActionList: a list view or a search; the object ID is the query, so the
+	// log shows who looked for which caller's number (T13).
+	ActionList   = "list"
 	ActionRead   = "read"
 	ActionCreate = "create"
 	ActionUpdate = "update"

@@ -2,6 +2,9 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -36,7 +39,33 @@ type CaseRoutes struct {
 	// SelfServiceToken is the bearer token of the call service's voice
 	// self-service (T10); empty disables the endpoint.
 	SelfServiceToken string
+	// CodeAttempts bounds wrong query codes per case number and per calling
+	// number a day; nil disables the endpoint's details (status only).
+	CodeAttempts CodeAttempts
+	// MaxCodeFailures is the bound; 0 means DefaultMaxCodeFailures.
+	MaxCodeFailures int
+	// Idempotency remembers registrations by Idempotency-Key; nil ignores
+	// the header.
+	Idempotency Idempotency
 }
+
+// Idempotency is what registration needs from store.IdempotencyKeys.
+type Idempotency interface {
+	Claim(ctx context.Context, userID, key, hash string) (caseID string, claimed bool, err error)
+	Complete(ctx context.Context, userID, key, caseID string) error
+	Release(ctx context.Context, userID, key string) error
+}
+
+// CodeAttempts counts wrong self-service query codes (store.CodeAttempts).
+type CodeAttempts interface {
+	Failures(ctx context.Context, day time.Time, subjects ...string) (int, error)
+	Fail(ctx context.Context, day time.Time, subjects ...string) error
+}
+
+// DefaultMaxCodeFailures: five wrong 6-digit codes a day for a case, or from a
+// number, leave a guesser a one-in-200,000 chance; a citizen who mistypes
+// twice is not locked out.
+const DefaultMaxCodeFailures = 5
 
 type caseHandlers struct {
 	s *Server
@@ -317,11 +346,56 @@ func (h *caseHandlers) register(w http.ResponseWriter, r *http.Request) {
 	if !DecodeJSON(w, r, &in) {
 		return
 	}
+	// Idempotency-Key: a client retrying after a timeout gets the case its
+	// first attempt made, never a second case.
+	key := r.Header.Get("Idempotency-Key")
+	if key != "" && h.Idempotency != nil {
+		if len(key) > 200 || strings.ContainsFunc(key, func(c rune) bool { return c < 0x21 || c > 0x7e }) {
+			problem.BadRequest(w, r, "bad Idempotency-Key: 1-200 visible ASCII characters")
+			return
+		}
+		body, _ := json.Marshal(in)
+		sum := sha256.Sum256(body)
+		id, claimed, err := h.Idempotency.Claim(r.Context(), p.UserID, key, hex.EncodeToString(sum[:]))
+		switch {
+		case errors.Is(err, store.ErrKeyReused):
+			problem.Unprocessable(w, r, "this Idempotency-Key was used for a different registration")
+			return
+		case errors.Is(err, store.ErrKeyInProgress):
+			problem.Conflict(w, r, "a registration with this Idempotency-Key is still in progress; retry shortly")
+			return
+		case err != nil:
+			problem.Internal(w, r, err)
+			return
+		case !claimed:
+			c, err := h.Service.Get(r.Context(), id)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			w.Header().Set("Idempotent-Replayed", "true")
+			w.Header().Set("Location", Prefix+"/cases/"+c.ID())
+			WriteJSON(w, r, http.StatusCreated, c.ViewFor(p.Actor()))
+			return
+		}
+	}
 	c, err := h.Service.Register(r.Context(), p.Actor(), app.RegisterInput{
 		Caller: in.Caller, ReceivedAt: in.ReceivedAt, Content: in.Content, Category: in.Category, Region: in.Region,
 		Urgency: in.Urgency, Confidentiality: in.Confidentiality, Channel: in.Channel, HandlingMode: in.HandlingMode,
 		CallID: in.CallID, Materials: in.Materials, CallbackConsent: in.CallbackConsent,
 	})
+	if key != "" && h.Idempotency != nil {
+		// A background context: the key must be settled even if the client left.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+		if err != nil {
+			if rerr := h.Idempotency.Release(sctx, p.UserID, key); rerr != nil {
+				reqctx.Logger(r.Context()).Error("idempotency key not released", zap.Error(rerr))
+			}
+		} else if cerr := h.Idempotency.Complete(sctx, p.UserID, key, c.ID()); cerr != nil {
+			reqctx.Logger(r.Context()).Error("idempotency key not completed", zap.Error(cerr))
+		}
+		cancel()
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -459,6 +533,10 @@ func (h *caseHandlers) list(w http.ResponseWriter, r *http.Request) {
 	rows, more, err := h.Cases.List(r.Context(), f)
 	if err != nil {
 		problem.Internal(w, r, err)
+		return
+	}
+	// Every list and search is on record, a search by phone above all (T13).
+	if !h.s.auditOrFail(w, r, access.ActionList, "cases", auditQuery(r)) {
 		return
 	}
 	l := List[store.CaseRow]{Items: rows}

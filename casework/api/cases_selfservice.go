@@ -12,8 +12,10 @@ import (
 )
 
 // selfServiceAnswer is what the voice self-service speaks (T10, 001 §五(一)2).
-// Unit and deadline only go to a caller who proves the case is theirs: the
-// calling number is the case's, or they keyed the query code.
+// Anyone who keys a case number hears its status; unit and deadline only go to a
+// caller who keys the case's query code. The calling number proves nothing (it
+// can be spoofed, and "your number is the case's" would confirm who filed a
+// report), so the answer is the same whether or not it matches.
 type selfServiceAnswer struct {
 	Number     domain.CaseNumber `json:"number"`
 	State      domain.State      `json:"state"`
@@ -21,6 +23,9 @@ type selfServiceAnswer struct {
 	Detailed   bool              `json:"detailed"`
 	UnitName   string            `json:"unit_name,omitempty"`
 	Deadline   time.Time         `json:"deadline,omitzero"`
+	// CodeLocked: too many wrong codes today for this case or from this
+	// number; no code is checked until tomorrow.
+	CodeLocked bool `json:"code_locked,omitempty"`
 }
 
 // selfService is GET /api/v1/selfservice/cases/{number}?caller=&code=, for the
@@ -54,17 +59,40 @@ func (h *caseHandlers) selfService(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	reg := c.Snapshot().Registration
+	a := selfServiceAnswer{Number: c.Number(), State: c.State(), StateLabel: c.State().Label()}
 	q := r.URL.Query()
-	caller, code := q.Get("caller"), q.Get("code")
-	mine := (caller != "" && reg.Caller.Phone != "" && normalisePhone(caller) == normalisePhone(reg.Caller.Phone)) ||
-		(code != "" && reg.QueryCode != "" && subtle.ConstantTimeCompare([]byte(code), []byte(reg.QueryCode)) == 1)
-	a := selfServiceAnswer{Number: c.Number(), State: c.State(), StateLabel: c.State().Label(), Detailed: mine}
-	if mine {
-		if lead, ok := c.Lead(); ok {
-			a.UnitName = lead.Name
+	if code := q.Get("code"); code != "" && h.CodeAttempts != nil {
+		day := h.Service.Now().In(shanghaiLoc())
+		subjects := []string{"case:" + string(c.Number())}
+		if caller := normalisePhone(q.Get("caller")); caller != "" {
+			subjects = append(subjects, "caller:"+caller)
 		}
-		a.Deadline = c.Deadline()
+		limit := h.MaxCodeFailures
+		if limit <= 0 {
+			limit = DefaultMaxCodeFailures
+		}
+		failures, err := h.CodeAttempts.Failures(r.Context(), day, subjects...)
+		if err != nil {
+			problem.Internal(w, r, err)
+			return
+		}
+		queryCode := c.Snapshot().Registration.QueryCode
+		switch {
+		case failures >= limit:
+			a.CodeLocked = true
+		case queryCode != "" && subtle.ConstantTimeCompare([]byte(code), []byte(queryCode)) == 1:
+			a.Detailed = true
+			if lead, ok := c.Lead(); ok {
+				a.UnitName = lead.Name
+			}
+			a.Deadline = c.Deadline()
+		default:
+			if err := h.CodeAttempts.Fail(r.Context(), day, subjects...); err != nil {
+				problem.Internal(w, r, err)
+				return
+			}
+			a.CodeLocked = failures+1 >= limit
+		}
 	}
 	WriteJSON(w, r, http.StatusOK, a)
 }

@@ -86,6 +86,7 @@ func newCaseEnv(t *testing.T) *caseEnv {
 			return u.Unit, err
 		}})
 	srv.MountCases(api.CaseRoutes{Service: svc, Cases: cases, SelfServiceToken: selfServiceToken,
+		CodeAttempts: store.NewCodeAttempts(pool), Idempotency: store.NewIdempotencyKeys(pool),
 		Assessor: app.Assessor{Feed: cases, Clock: clk.Now}, Reports: cases})
 	calendars := store.NewCalendars(pool)
 	srv.MountCalendar(api.CalendarRoutes{Store: calendars, Source: src, Applied: func() {
@@ -516,6 +517,57 @@ func TestOpen311(t *testing.T) {
 	}
 }
 
+func mustGet(t *testing.T, get func(path, token string) (int, map[string]any), path string) map[string]any {
+	t.Helper()
+	s, m := get(path, selfServiceToken)
+	if s != 200 {
+		t.Fatalf("GET %s: %d %v", path, s, m)
+	}
+	return m
+}
+
+// Wrong query codes are bounded per case and per calling number a day: after
+// five, no code is checked (not even the right one) and the answer says so.
+func TestSelfServiceCodeAttempts(t *testing.T) {
+	e := newCaseEnv(t)
+	c := e.register(registerBody)
+	e.act("agent", c.ID, "transfer", `{"lead":"dongcheng"}`, 200)
+	other := e.register(registerBody)
+	get := func(path, token string) (int, map[string]any) {
+		r := e.do("", "GET", path, "", "Authorization", "Bearer "+token)
+		var m map[string]any
+		_ = json.Unmarshal(r.body, &m)
+		return r.status, m
+	}
+	wrong := "000000"
+	if c.QueryCode == wrong {
+		wrong = "000001"
+	}
+	base := "/api/v1/selfservice/cases/" + c.Number
+	for i := 1; i <= 5; i++ {
+		m := mustGet(t, get, base+"?caller=13700137000&code="+wrong)
+		if m["detailed"] != false || (m["code_locked"] == true) != (i == 5) {
+			t.Fatalf("wrong code %d: %v", i, m)
+		}
+	}
+	// The case is locked for today, from any number, even with the right code.
+	if m := mustGet(t, get, base+"?caller=13600136000&code="+c.QueryCode); m["detailed"] != false || m["code_locked"] != true {
+		t.Errorf("right code after five wrong ones: %v", m)
+	}
+	// The guessing number is locked for other cases too.
+	if m := mustGet(t, get, "/api/v1/selfservice/cases/"+other.Number+"?caller=13700137000&code="+other.QueryCode); m["code_locked"] != true {
+		t.Errorf("the guessing number on another case: %v", m)
+	}
+	// Another number, another case: unaffected. Tomorrow the case opens again.
+	if m := mustGet(t, get, "/api/v1/selfservice/cases/"+other.Number+"?caller=13600136000&code="+other.QueryCode); m["detailed"] != true {
+		t.Errorf("another number and case: %v", m)
+	}
+	e.clock.Set(e.clock.Now().Add(24 * time.Hour))
+	if m := mustGet(t, get, base+"?caller=13600136000&code="+c.QueryCode); m["detailed"] != true {
+		t.Errorf("the next day: %v", m)
+	}
+}
+
 func TestSelfService(t *testing.T) {
 	e := newCaseEnv(t)
 	c := e.register(registerBody)
@@ -533,13 +585,15 @@ func TestSelfService(t *testing.T) {
 	if s, _ := get(base, e.token["agent"]); s != 401 {
 		t.Errorf("a user token: %d", s)
 	}
-	if s, m := get(base+"?caller=13800000000", selfServiceToken); s != 200 || m["state"] != "transferred" || m["detailed"] != false || m["unit_name"] != nil {
-		t.Errorf("stranger: %d %v", s, m)
+	stranger, _ := json.Marshal(mustGet(t, get, base+"?caller=13800000000"))
+	owner, _ := json.Marshal(mustGet(t, get, base+"?caller=%2B86%20139-0013-9000"))
+	// The case's own number learns no more than any other: the answer must not
+	// confirm who filed a case (a caller ID can be spoofed).
+	if string(stranger) != string(owner) || strings.Contains(string(owner), "东城区") || strings.Contains(string(owner), "deadline") {
+		t.Errorf("stranger %s, owner %s: want the same status-only answer", stranger, owner)
 	}
-	if s, m := get(base+"?caller=%2B86%20139-0013-9000", selfServiceToken); s != 200 || m["unit_name"] != "东城区" || m["deadline"] == nil {
-		t.Errorf("caller: %d %v", s, m)
-	}
-	if s, m := get(base+"?code="+c.QueryCode, selfServiceToken); s != 200 || m["detailed"] != true {
+	if s, m := get(base+"?caller=13800000000&code="+c.QueryCode, selfServiceToken); s != 200 || m["detailed"] != true ||
+		m["unit_name"] != "东城区" || m["deadline"] == nil {
 		t.Errorf("code: %d %v", s, m)
 	}
 	if s, m := get("/api/v1/selfservice/cases/202603029999", selfServiceToken); s != 404 || m["type"] == nil {
@@ -759,5 +813,50 @@ func TestOpen311LeavesOutWhistleblowers(t *testing.T) {
 	}
 	if r := e.do("agent", "GET", "/api/v1/cases/"+open.ID, ""); r.status != 200 {
 		t.Errorf("agent after the public burst: %d", r.status)
+	}
+}
+
+// A registration retried with the same Idempotency-Key (a client that timed
+// out) answers with the first case instead of filing a second; the same key
+// with another body is refused; without a key every POST files a case.
+func TestRegistrationIdempotencyKey(t *testing.T) {
+	e := newCaseEnv(t)
+	key := []string{"Idempotency-Key", "desk-7f3a-0001"}
+	r1 := e.do("agent", "POST", "/api/v1/cases", registerBody, key...)
+	r2 := e.do("agent", "POST", "/api/v1/cases", registerBody, key...)
+	if r1.status != 201 || r2.status != 201 {
+		t.Fatalf("register twice with a key: %d, %d %s", r1.status, r2.status, r2.body)
+	}
+	var v1, v2 view
+	r1.decode(t, &v1)
+	r2.decode(t, &v2)
+	if v1.ID != v2.ID || r2.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry made case %s, first %s (replayed header %q)", v2.ID, v1.ID, r2.header.Get("Idempotent-Replayed"))
+	}
+	if n := e.count(`SELECT count(*) FROM cases`); n != 1 {
+		t.Fatalf("%d cases after a retried registration, want 1", n)
+	}
+	other := strings.Replace(registerBody, "积水", "漏水", 1)
+	if r := e.do("agent", "POST", "/api/v1/cases", other, key...); r.status != 422 {
+		t.Errorf("same key, other body: %d %s, want 422", r.status, r.body)
+	}
+	// Keys are per user: another agent's same key is another registration.
+	if r := e.do("supervisor", "POST", "/api/v1/cases", registerBody, key...); r.status != 201 {
+		t.Errorf("another user's same key: %d", r.status)
+	}
+	// A failed registration frees its key for the corrected retry.
+	bad := strings.Replace(registerBody, `"region":"110101"`, `"region":"999999"`, 1)
+	k2 := []string{"Idempotency-Key", "desk-7f3a-0002"}
+	if r := e.do("agent", "POST", "/api/v1/cases", bad, k2...); r.status != 422 {
+		t.Fatalf("bad region: %d", r.status)
+	}
+	if r := e.do("agent", "POST", "/api/v1/cases", registerBody, k2...); r.status != 201 || r.header.Get("Idempotent-Replayed") != "" {
+		t.Errorf("retry after a refused registration with the same key: %d %s", r.status, r.body)
+	}
+	if r := e.do("agent", "POST", "/api/v1/cases", registerBody, "Idempotency-Key", "bad key with spaces"); r.status != 400 {
+		t.Errorf("malformed key: %d", r.status)
+	}
+	if n := e.count(`SELECT count(*) FROM cases`); n != 3 {
+		t.Errorf("%d cases, want 3", n)
 	}
 }

@@ -49,7 +49,7 @@ func (s *Server) MountFaxes(d FaxRoutes) {
 
 // list is GET /faxes: received faxes not yet on a case, oldest first.
 func (h *faxHandlers) list(w http.ResponseWriter, r *http.Request) {
-	listInbox(w, r, h.Faxes.ListReceivedOpen, func(f store.Fax) store.FaxCursor { return store.FaxCursor{At: f.At, ID: f.ID} })
+	listInbox(h.s, "faxes", w, r, h.Faxes.ListReceivedOpen, func(f store.Fax) store.FaxCursor { return store.FaxCursor{At: f.At, ID: f.ID} })
 }
 
 func (h *faxHandlers) find(w http.ResponseWriter, r *http.Request) (store.Fax, access.Principal, bool) {
@@ -57,7 +57,7 @@ func (h *faxHandlers) find(w http.ResponseWriter, r *http.Request) (store.Fax, a
 }
 
 func (h *faxHandlers) get(w http.ResponseWriter, r *http.Request) {
-	if f, _, ok := h.find(w, r); ok {
+	if f, _, ok := h.find(w, r); ok && h.s.auditOrFail(w, r, access.ActionRead, "fax_metadata", f.ID) {
 		WriteJSON(w, r, http.StatusOK, f)
 	}
 }

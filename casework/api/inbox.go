@@ -22,7 +22,7 @@ import (
 
 // listInbox serves a keyset-paginated list of open items, oldest first. C is the
 // cursor type (the sort key of an item), T the item.
-func listInbox[T, C any](w http.ResponseWriter, r *http.Request,
+func listInbox[T, C any](s *Server, kind string, w http.ResponseWriter, r *http.Request,
 	list func(ctx context.Context, after *C, limit int) ([]T, error), key func(T) C) {
 	if _, ok := access.Check(w, r, voicemailRoles...); !ok {
 		return
@@ -42,6 +42,10 @@ func listInbox[T, C any](w http.ResponseWriter, r *http.Request,
 	rows, err := list(r.Context(), cur, page.Fetch())
 	if err != nil {
 		problem.Internal(w, r, err)
+		return
+	}
+	// The list shows callers' numbers: who listed them is on record.
+	if !s.auditOrFail(w, r, access.ActionList, kind, auditQuery(r)) {
 		return
 	}
 	l, err := NewList(rows, page, func(t T) any { return key(t) })

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -33,6 +34,26 @@ func principal(w http.ResponseWriter, r *http.Request) (access.Principal, bool) 
 // audit records an administrative change after it committed. A failure is logged
 // as an error but does not turn the answer into a 500: the change has been made,
 // and a client told otherwise would repeat it.
+// auditOrFail records a read of data about citizens before it is served: an
+// unrecorded read is what the audit log exists to prevent, so no log, no data
+// (500).
+func (s *Server) auditOrFail(w http.ResponseWriter, r *http.Request, action, objectType, objectID string) bool {
+	if err := s.auditor.Audit(r.Context(), action, objectType, objectID); err != nil {
+		problem.Internal(w, r, fmt.Errorf("audit %s %s: %w", action, objectType, err))
+		return false
+	}
+	return true
+}
+
+// auditQuery is a list's query for the audit log, bounded.
+func auditQuery(r *http.Request) string {
+	q := r.URL.RawQuery
+	if len(q) > 500 {
+		q = q[:500]
+	}
+	return q
+}
+
 func (s *Server) audit(r *http.Request, action, objectType, objectID string) {
 	if err := s.auditor.Audit(r.Context(), action, objectType, objectID); err != nil {
 		reqctx.Logger(r.Context()).Error("audit log write failed", zap.Error(err),

@@ -54,7 +54,7 @@ func (s *Server) MountVoicemails(d VoicemailRoutes) {
 
 // list is GET /voicemails: messages not yet turned into a case, oldest first.
 func (h *voicemailHandlers) list(w http.ResponseWriter, r *http.Request) {
-	listInbox(w, r, h.Voicemails.ListOpen, func(v store.Voicemail) store.VoicemailCursor {
+	listInbox(h.s, "voicemails", w, r, h.Voicemails.ListOpen, func(v store.Voicemail) store.VoicemailCursor {
 		return store.VoicemailCursor{LeftAt: v.LeftAt, ID: v.ID}
 	})
 }
@@ -66,7 +66,7 @@ func (h *voicemailHandlers) find(w http.ResponseWriter, r *http.Request) (store.
 // get is GET /voicemails/{id}.
 func (h *voicemailHandlers) get(w http.ResponseWriter, r *http.Request) {
 	v, _, ok := h.find(w, r)
-	if !ok {
+	if !ok || !h.s.auditOrFail(w, r, access.ActionRead, "voicemail_metadata", v.ID) {
 		return
 	}
 	WriteJSON(w, r, http.StatusOK, v)

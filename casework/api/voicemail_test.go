@@ -88,3 +88,49 @@ func TestWithheldCallerVoicemailBecomesACase(t *testing.T) {
 		})
 	}
 }
+
+// Every list view, search by phone and voicemail or fax metadata read is in
+// the audit log, with who and what (T13: who looked for which caller).
+func TestListsSearchesAndMetadataReadsAreAudited(t *testing.T) {
+	ctx := context.Background()
+	e := newCaseEnv(t)
+	vms := store.NewVoicemails(e.pool)
+	e.srv.MountVoicemails(api.VoicemailRoutes{Service: e.svc, Voicemails: vms})
+	e.srv.MountFaxes(api.FaxRoutes{Service: e.svc, Faxes: store.NewFaxes(e.pool)})
+	es := store.NewEventStore(e.pool)
+	store.RegisterVoiceProjections(es)
+	id := uuid.NewString()
+	left, err := event.New(event.VoicemailLeft, "test", "node-9.1", event.VoicemailPayload{
+		MessageID: id, Caller: "13900139001", URI: "/var/lib/hotline12345/voicemail/" + id + ".wav", DurationMS: 3000, Reason: "hangup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := es.Handle(ctx, left); err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range []struct{ who, path string }{
+		{"agent", "/api/v1/cases?phone=13900139000"},
+		{"supervisor", "/api/v1/cases?state=transferred"},
+		{"agent", "/api/v1/voicemails"},
+		{"agent", "/api/v1/voicemails/" + id},
+		{"agent", "/api/v1/faxes"},
+	} {
+		if r := e.do(req.who, "GET", req.path, ""); r.status != 200 {
+			t.Fatalf("GET %s: %d %s", req.path, r.status, r.body)
+		}
+	}
+	for _, want := range []struct {
+		user, action, typ, id string
+	}{
+		{"agent", "list", "cases", "phone=13900139000"},
+		{"supervisor", "list", "cases", "state=transferred"},
+		{"agent", "list", "voicemails", ""},
+		{"agent", "read", "voicemail_metadata", id},
+		{"agent", "list", "faxes", ""},
+	} {
+		if n := e.count(`SELECT count(*) FROM audit_log WHERE user_id = $1 AND action = $2 AND object_type = $3 AND object_id = $4`,
+			e.userID[want.user], want.action, want.typ, want.id); n != 1 {
+			t.Errorf("audit entries for %s %s %s %q: %d, want 1", want.user, want.action, want.typ, want.id, n)
+		}
+	}
+}

@@ -149,3 +149,19 @@ func TestSchemaMatchesPayloads(t *testing.T) {
 		})
 	}
 }
+
+func TestMaskNumber(t *testing.T) {
+	for in, want := range map[string]string{
+		"13912345678":    "139****5678",
+		"+8613912345678": "+86****5678",
+		"01065123456":    "010****3456",
+		"12345":          "***45",
+		"88":             "**",
+		"anonymous":      "anonymous",
+		"":               "",
+	} {
+		if got := MaskNumber(in); got != want {
+			t.Errorf("MaskNumber(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package event
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // CallStartedPayload: a call reached the hotline (inbound) or was placed by it (outbound).
 type CallStartedPayload struct {
@@ -39,6 +42,24 @@ func PresentedNumber(n string) string {
 		return ""
 	}
 	return n
+}
+
+// MaskNumber is a phone number as logs may show it: the first three and last
+// four digits (13912345678 → 139****5678), enough to tell calls apart, not
+// enough to identify a caller, who may be a whistleblower (T13). Short numbers
+// keep only their last two digits; withheld markers stay as they are.
+func MaskNumber(n string) string {
+	if WithheldNumber(n) {
+		return n
+	}
+	r := []rune(n)
+	switch {
+	case len(r) >= 9:
+		return string(r[:3]) + "****" + string(r[len(r)-4:])
+	case len(r) > 2:
+		return strings.Repeat("*", len(r)-2) + string(r[len(r)-2:])
+	}
+	return strings.Repeat("*", len(r))
 }
 
 // Hang-up sides of CallEndedPayload.HangupBy.

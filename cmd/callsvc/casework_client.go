@@ -34,6 +34,7 @@ type selfServiceAnswer struct {
 	Detailed   bool      `json:"detailed"`
 	UnitName   string    `json:"unit_name"`
 	Deadline   time.Time `json:"deadline"`
+	CodeLocked bool      `json:"code_locked"`
 }
 
 // LookupCase implements ivr.CaseLookup.
@@ -75,5 +76,6 @@ func (c *caseworkClient) LookupCase(ctx context.Context, number, caller, code st
 	if status == "" {
 		status = a.State
 	}
-	return ivr.CaseStatus{Number: a.Number, Status: status, Detailed: a.Detailed, Unit: a.UnitName, Deadline: a.Deadline}, nil
+	return ivr.CaseStatus{Number: a.Number, Status: status, Detailed: a.Detailed, Unit: a.UnitName, Deadline: a.Deadline,
+		CodeLocked: a.CodeLocked}, nil
 }

@@ -132,6 +132,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 	apiSrv.MountCases(api.CaseRoutes{Service: service, Cases: cases, Reports: cases, SelfServiceToken: cfg.SelfServiceToken,
+		CodeAttempts: store.NewCodeAttempts(pool), Idempotency: store.NewIdempotencyKeys(pool),
 		Assessor: app.Assessor{Feed: cases, Units: func(ctx context.Context) ([]string, error) {
 			all, err := units.All(ctx)
 			if err != nil {

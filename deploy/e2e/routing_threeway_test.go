@@ -189,13 +189,16 @@ func TestRoutingThreeWayDutyLineNoAnswer(t *testing.T) {
 	talk(t, rtp, citizenTone)
 	res, hangUp := rtCitizen(t, caller, rtp)
 	e.waitEventOf(t, caller, "call.agent_answered")
-	code, out := e.agentAPI(t, "1001", "POST", "/api/v1/agent/call/threeway", map[string]any{"unit_id": rtUnitAnswers})
+	// The call is linked to no case, so nobody knows it is not a report: the
+	// service presents the hotline's number whatever the agent asks (T13).
+	code, out := e.agentAPI(t, "1001", "POST", "/api/v1/agent/call/threeway",
+		map[string]any{"unit_id": rtUnitAnswers, "confidential": false})
 	if code != http.StatusBadGateway || out["result"] != "no_answer" {
 		t.Errorf("three-way to an unanswered duty line: %d %v, want 502 no_answer", code, out)
 	}
 	failed := e.waitEventOf(t, caller, "call.threeway_failed")
-	if failed.Payload["unit_id"] != rtUnitAnswers || failed.Payload["reason"] != "no_answer" {
-		t.Errorf("threeway_failed = %v", failed.Payload)
+	if failed.Payload["unit_id"] != rtUnitAnswers || failed.Payload["reason"] != "no_answer" || failed.Payload["confidential"] != true {
+		t.Errorf("threeway_failed = %v, want the unlinked caller confidential", failed.Payload)
 	}
 	var n int
 	eventually(t, 30*time.Second, "casework to record the unanswered duty line against the unit", func() bool {

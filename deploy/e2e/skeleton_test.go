@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotline12345/hotline/casework/event"
 )
 
 // TestCallIsGreetedAndStored: the carrier calls 12345, the caller hears the Mandarin
@@ -81,5 +83,9 @@ func fallbackLogged(t *testing.T, caller string) bool {
 	if err != nil {
 		t.Fatalf("read Asterisk log: %v", err)
 	}
-	return strings.Contains(string(b), "fallback voicemail for "+caller+" ")
+	log := string(b)
+	if strings.Contains(log, caller) {
+		t.Errorf("Asterisk's log shows the caller's number %s unmasked", caller)
+	}
+	return strings.Contains(log, "fallback voicemail for "+event.MaskNumber(caller)+" ")
 }

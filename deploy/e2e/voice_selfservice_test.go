@@ -14,9 +14,10 @@ import (
 
 // TestVoiceSelfService: voice self-service against the real casework endpoint.
 // A case is registered and transferred through the casework API. Its caller keys
-// 1 and the case number with # and hears status, unit and deadline (a detailed
-// lookup, spoken through the TTS cache); another number hears the status only,
-// keys an unknown number and is told so and asked again, then keys the case's
+// 1 and the case number with # and hears the status only, like anyone (the
+// calling number must not confirm who filed a case), then the query code and
+// hears unit and deadline (spoken through the TTS cache); another number keys
+// an unknown number and is told so and asked again, then the case's number and
 // query code and hears the details.
 func TestVoiceSelfService(t *testing.T) {
 	svcToken := "svc-" + randomHex(16)
@@ -57,7 +58,9 @@ func TestVoiceSelfService(t *testing.T) {
 	}
 	t.Logf("case %s, query code %s", c.Number, c.QueryCode)
 
-	// The case's own caller: details at once.
+	// The case's own caller hears what anyone hears (the calling number proves
+	// nothing and must not confirm who filed a case); the query code gives the
+	// details.
 	rtp := newRTPPeer(t, carrierIP)
 	res, hangUp := voiceCall(t, owner, rtp, 120*time.Second)
 	waitHeard(t, rtp, 25, "the greeting")
@@ -66,10 +69,14 @@ func TestVoiceSelfService(t *testing.T) {
 	h.waitEvent(owner, "call.menu_choice", map[string]any{"choice": "selfservice"})
 	mic.keys(c.Number + "#")
 	keyed := time.Now()
-	h.waitEvent(owner, "call.selfservice_lookup", map[string]any{"case_number": c.Number, "found": true, "detailed": true})
+	h.waitEvent(owner, "call.selfservice_lookup", map[string]any{"case_number": c.Number, "found": true, "detailed": false})
 	heard := rtp.loudFrameCount()
+	waitHeard(t, rtp, heard+100, "the status and the question for the query code")
+	t.Logf("owner: # to 2 s of spoken status heard: %v", time.Since(keyed).Round(10*time.Millisecond))
+	mic.keys(c.QueryCode + "#")
+	h.waitEvent(owner, "call.selfservice_lookup", map[string]any{"case_number": c.Number, "found": true, "detailed": true})
+	heard = rtp.loudFrameCount()
 	waitHeard(t, rtp, heard+150, "the spoken status with unit and deadline (3 s of speech)")
-	t.Logf("owner: # to 3 s of spoken status heard: %v", time.Since(keyed).Round(10*time.Millisecond))
 	hangUp()
 	if r := waitSIPp(t, res, 60*time.Second); r.err != nil {
 		t.Fatalf("sipp: %v\n%s", r.err, r.output)

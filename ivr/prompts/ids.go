@@ -42,6 +42,7 @@ const (
 	SelfServiceRepeat      ID = "selfservice-repeat"
 	SelfServiceCode        ID = "selfservice-code"
 	SelfServiceCodeWrong   ID = "selfservice-code-wrong"
+	SelfServiceCodeLocked  ID = "selfservice-code-locked"
 
 	FaxSelect ID = "fax-select"
 	// FaxMenu offers documents by number, or receiving the caller's fax (bare #).
@@ -66,7 +67,7 @@ var AllIDs = []ID{
 	QueueConnecting, QueuePositionBefore, QueuePositionAfter, QueueWaitBefore, QueueWaitAfter, QueueOverflow, AgentIntro,
 	AbusiveCallEnd,
 	VoicemailInstructions, VoicemailSaved, VoicemailTooShort,
-	SelfServiceEnterCase, SelfServiceNotFound, SelfServiceStatusIntro, SelfServiceRepeat, SelfServiceCode, SelfServiceCodeWrong,
+	SelfServiceEnterCase, SelfServiceNotFound, SelfServiceStatusIntro, SelfServiceRepeat, SelfServiceCode, SelfServiceCodeWrong, SelfServiceCodeLocked,
 	FaxSelect, FaxMenu, FaxNoDocument, FaxStart, FaxReceive, FaxFailed,
 	DutylineIntro,
 	CallbackIntro, CallbackSurvey, CallbackThanks, CallbackCase,
