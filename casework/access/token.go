@@ -45,6 +45,11 @@ func HashToken(secret string) ([32]byte, bool) {
 	return sha256.Sum256([]byte(secret)), true
 }
 
+// DefaultTokenLifetime is how long a token lives unless its issuer says
+// otherwise: a token copied into a script or a forgotten file stops working on
+// its own. A token that must never expire is asked for explicitly.
+const DefaultTokenLifetime = 90 * 24 * time.Hour
+
 // TokenStore keeps token hashes (store.Users).
 type TokenStore interface {
 	CreateToken(ctx context.Context, userID string, hash []byte, expires *time.Time) (store.Token, error)

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -392,6 +393,22 @@ func TestUsersAndTokens(t *testing.T) {
 	if r.status != 201 || tok.ExpiresAt == nil || tok.ExpiresAt.Year() != 2999 {
 		t.Fatalf("token with expiry: %d %s", r.status, r.body)
 	}
+	// Without one it expires by default (90 days); never only when asked.
+	tok = api.Token{}
+	r = e.do("admin", "POST", "/api/v1/users/"+u.ID+"/tokens", "")
+	r.decode(t, &tok)
+	if d := time.Until(deref(tok.ExpiresAt)); r.status != 201 || d < 89*24*time.Hour || d > 91*24*time.Hour {
+		t.Fatalf("token without expires_at: %d %s, want 90 days", r.status, r.body)
+	}
+	tok = api.Token{}
+	r = e.do("admin", "POST", "/api/v1/users/"+u.ID+"/tokens", `{"no_expiry":true}`)
+	r.decode(t, &tok)
+	if r.status != 201 || tok.ExpiresAt != nil {
+		t.Fatalf("token with no_expiry: %d %s", r.status, r.body)
+	}
+	if r := e.do("admin", "POST", "/api/v1/users/"+u.ID+"/tokens", `{"no_expiry":true,"expires_at":"2999-01-01T00:00:00Z"}`); r.status != 422 {
+		t.Fatalf("no_expiry with expires_at: %d", r.status)
+	}
 
 	if err := e.users.SetDisabled(context.Background(), e.userID["xicheng"], true); err != nil {
 		t.Fatal(err)
@@ -578,4 +595,11 @@ func TestDecodeJSONBodyLimitIsPerServer(t *testing.T) {
 			t.Errorf("body of %d bytes: %d, want %d", len(tc.body), w.Code, tc.status)
 		}
 	}
+}
+
+func deref(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
 }

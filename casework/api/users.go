@@ -157,8 +157,11 @@ func tokenOut(t store.Token) Token {
 	return Token{ID: t.ID, UserID: t.UserID, CreatedAt: t.Created, ExpiresAt: t.Expires, RevokedAt: t.Revoked}
 }
 
+// tokenIn: without expires_at a token lives access.DefaultTokenLifetime;
+// no_expiry asks for one that never expires (machines).
 type tokenIn struct {
 	ExpiresAt *time.Time `json:"expires_at"`
+	NoExpiry  bool       `json:"no_expiry"`
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
@@ -172,6 +175,14 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(s.now()) {
 		problem.Unprocessable(w, r, "", problem.Field("expires_at", "must be in the future"))
 		return
+	}
+	switch {
+	case in.NoExpiry && in.ExpiresAt != nil:
+		problem.Unprocessable(w, r, "", problem.Field("no_expiry", "give expires_at or no_expiry, not both"))
+		return
+	case !in.NoExpiry && in.ExpiresAt == nil:
+		t := s.now().Add(access.DefaultTokenLifetime)
+		in.ExpiresAt = &t
 	}
 	t, secret, err := access.IssueToken(r.Context(), s.users, r.PathValue("id"), in.ExpiresAt)
 	if err != nil {

@@ -99,3 +99,42 @@ func TestCaseworkResolvesCaseNumbers(t *testing.T) {
 		})
 	}
 }
+
+// A revoked token stops working on the call service at once: by default the
+// agents' API asks casework on every request (HOTLINE_AGENT_AUTH_CACHE=0).
+func TestRevokedTokenStopsAtOnce(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	srv, err := api.New(api.Config{Pool: pool, Log: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	users := store.NewUsers(pool)
+	u, err := users.Create(ctx, store.NewUser{Name: "张敏", Role: domain.RoleAgent, Staff: "1001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, secret, err := access.IssueToken(ctx, users, u.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := loadRoutingConfig(func(string) string { return "" }, config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc.AuthCache != 0 {
+		t.Fatalf("default agent auth cache %v, want 0", rc.AuthCache)
+	}
+	cw := routing.NewCasework(hs.URL, rc.AuthCache)
+	if id, err := cw.Verify(ctx, secret); err != nil || id.StaffNumber != "1001" {
+		t.Fatalf("Verify before revocation: %+v, %v", id, err)
+	}
+	if _, err := users.RevokeToken(ctx, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cw.Verify(ctx, secret); !errors.Is(err, routing.ErrUnauthorized) {
+		t.Fatalf("Verify right after revocation: %v, want ErrUnauthorized", err)
+	}
+}

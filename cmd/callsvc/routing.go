@@ -25,7 +25,8 @@ import (
 //	HOTLINE_CASEWORK_URL          (config.go; when empty http://127.0.0.1:9102 here) casework API:
 //	                                     agents' bearer tokens (GET /api/v1/me), unit directory
 //	                                     and earlier cases, always with the agent's own token
-//	HOTLINE_AGENT_AUTH_CACHE      [30s]  how long a verified agent token is trusted without asking casework
+//	HOTLINE_AGENT_AUTH_CACHE      [0s]   how long a verified agent token is trusted without asking casework
+//	                                     (0: every request asks, so a revoked token or disabled user stops at once)
 //	HOTLINE_QUEUE_NAME            [default]  queue name in events
 //	HOTLINE_QUEUE_RING_TIMEOUT    [15s]  an agent's phone rings this long before the next agent is tried
 //	HOTLINE_QUEUE_MAX_WAIT        [3m]   then the caller goes back to the front door (voicemail offer)
@@ -63,7 +64,10 @@ func loadRoutingConfig(getenv func(string) string, cfg config) (routingConfig, e
 	if r.CaseworkURL == "" {
 		r.CaseworkURL = "http://127.0.0.1:9102"
 	}
-	r.AuthCache = e.Duration("HOTLINE_AGENT_AUTH_CACHE", 30*time.Second)
+	// Revocation must take effect at once everywhere (a guessed or leaked
+	// token takes the agent's calls, whistleblowers' included); asking casework
+	// costs a loopback round trip per agent request.
+	r.AuthCache = e.Duration("HOTLINE_AGENT_AUTH_CACHE", 0)
 	r.PopSubject = e.Str("HOTLINE_SCREENPOP_SUBJECT", cfg.Bus.SubjectRoot+"_agents")
 	r.Service = routing.Config{
 		Queue:           e.Str("HOTLINE_QUEUE_NAME", "default"),

@@ -28,7 +28,9 @@ const usage = `usage: hotlinectl <command> [flags]
   user list                                   list users
   user disable --user USER_ID                 stop a user's tokens from working
   user enable --user USER_ID                  undo disable
-  token create --user USER_ID [--expires DUR] create a bearer token; prints it, once
+  token create --user USER_ID [--expires DUR | --no-expiry]
+                                              create a bearer token; prints it, once
+                                              (expires after 90 days unless told)
   token revoke TOKEN_ID                       revoke a token
   units import FILE.csv                       upsert the unit directory from CSV
                                               (id,name,level,parent_id,duty_line)
@@ -272,9 +274,11 @@ func cmdUserDisable(ctx context.Context, c *cli, args []string, disable bool) er
 func cmdTokenCreate(ctx context.Context, c *cli, args []string) error {
 	var user string
 	var ttl time.Duration
+	var never bool
 	rest, err := flags("token create", args, c.stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&user, "user", "", "user ID (required)")
-		fs.DurationVar(&ttl, "expires", 0, "lifetime, e.g. 720h; 0 means no expiry")
+		fs.DurationVar(&ttl, "expires", access.DefaultTokenLifetime, "lifetime, e.g. 720h")
+		fs.BoolVar(&never, "no-expiry", false, "a token that never expires (machines only; revoke it when done)")
 	})
 	if err != nil {
 		return err
@@ -285,11 +289,11 @@ func cmdTokenCreate(ctx context.Context, c *cli, args []string) error {
 	if user == "" {
 		return usageErr("token create: --user is required")
 	}
-	if ttl < 0 {
-		return usageErr("token create: --expires must not be negative")
+	if ttl <= 0 {
+		return usageErr("token create: --expires must be positive (or --no-expiry)")
 	}
 	var expires *time.Time
-	if ttl > 0 {
+	if !never {
 		t := time.Now().Add(ttl)
 		expires = &t
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -86,6 +87,13 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
+	// Tokens expire by default; one that never does is asked for by name.
+	if _, note, err := c.run("token", "create", "--user", unitID); err != nil || !strings.Contains(note, "expires "+time.Now().Add(90*24*time.Hour).Format("2006-01-02")) {
+		t.Fatalf("default token: %v, note %q, want 90 days", err, note)
+	}
+	if _, note, err := c.run("token", "create", "--user", unitID, "--no-expiry"); err != nil || !strings.Contains(note, "never expires") {
+		t.Fatalf("--no-expiry token: %v, note %q", err, note)
+	}
 	secret, note, err := c.run("token", "create", "--user", unitID, "--expires", "24h")
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +140,7 @@ func TestEndToEnd(t *testing.T) {
 	for i := len(entries) - 1; i >= 0; i-- {
 		actions = append(actions, entries[i].Action+" "+entries[i].ObjectType)
 	}
-	want := "update unit_directory,create user,create user,create user,create token,revoke token,update user,update user,create token"
+	want := "update unit_directory,create user,create user,create user,create token,create token,create token,revoke token,update user,update user,create token"
 	if strings.Join(actions, ",") != want {
 		t.Fatalf("audit trail\n  %s\nwant\n  %s", strings.Join(actions, ","), want)
 	}
