@@ -59,6 +59,24 @@ demo_bootstrap() {
 }
 [[ $HOTLINE_PROFILE == demo ]] && demo_bootstrap
 
+# The casework service runs as a member of hotline_runtime (migration 0013):
+# it writes rows but owns no table, so it cannot disable the history's
+# append-only triggers; migrations at its start run as the owner. In the demo
+# the login role and its password are demo values.
+if [[ $HOTLINE_PROFILE == demo ]]; then
+    psql "${HOTLINE_DATABASE_URL}" -q -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hotline_casework') THEN
+        CREATE ROLE hotline_casework LOGIN PASSWORD 'hotline-demo-db-password' IN ROLE hotline_runtime;
+    END IF;
+END
+$$;
+SQL
+    export HOTLINE_MIGRATE_DATABASE_URL=$HOTLINE_DATABASE_URL
+    CASEWORK_DATABASE_URL=postgres://hotline_casework:hotline-demo-db-password@127.0.0.1:5432/$DB_NAME?sslmode=disable
+fi
+
 pids=()
 stop_all() {
     trap - INT TERM
@@ -70,7 +88,7 @@ stop_all() {
 trap stop_all INT TERM
 
 # Process substitution keeps $! the service's own PID (a pipeline's would be sed's).
-"$BIN/casework" > >(sed -u 's/^/[casework] /') 2>&1 &
+HOTLINE_DATABASE_URL=${CASEWORK_DATABASE_URL:-$HOTLINE_DATABASE_URL} "$BIN/casework" > >(sed -u 's/^/[casework] /') 2>&1 &
 pids+=($!)
 "$BIN/callsvc" > >(sed -u 's/^/[callsvc] /') 2>&1 &
 pids+=($!)

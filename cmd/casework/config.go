@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -19,7 +20,9 @@ type config struct {
 	LogLevel    string
 	HTTPAddr    string
 	DatabaseURL string
-	Bus         eventbus.Config
+	// MigrateDatabaseURL is the schema owner's connection for migrations.
+	MigrateDatabaseURL string
+	Bus                eventbus.Config
 	// Durable is the JetStream consumer name; every casework instance shares it.
 	Durable string
 	// DutyLineTrunks are the PJSIP trunks a unit's duty line may be dialled through.
@@ -47,6 +50,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.LogLevel = e.Str("HOTLINE_LOG_LEVEL", "info")
 	c.HTTPAddr = e.Str("HOTLINE_CASEWORK_HTTP_ADDR", "127.0.0.1:9102")
 	c.DatabaseURL = e.Required("HOTLINE_DATABASE_URL")
+	// HOTLINE_MIGRATE_DATABASE_URL [empty: HOTLINE_DATABASE_URL]: the schema
+	// owner, used only for the migrations at start, so that the role the
+	// service runs as (a member of hotline_runtime) owns nothing and cannot
+	// disable the history's protection.
+	c.MigrateDatabaseURL = e.Str("HOTLINE_MIGRATE_DATABASE_URL", c.DatabaseURL)
+	for _, u := range []string{c.DatabaseURL, c.MigrateDatabaseURL} {
+		if pu, err := url.Parse(u); err == nil && pu.User != nil {
+			pw, _ := pu.User.Password()
+			e.Check(c.Profile != svc.ProfileDemo && slices.Contains(svc.DemoSecrets, pw),
+				"the database URL uses a demo password outside the demo profile")
+		}
+	}
 	c.Bus = eventbus.Config{
 		URL:         e.Str("HOTLINE_NATS_URL", "nats://127.0.0.1:4222"),
 		Stream:      e.Str("HOTLINE_STREAM", "HOTLINE"),

@@ -56,7 +56,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	defer pool.Close()
 	mctx, cancel := context.WithTimeout(ctx, time.Minute)
-	applied, err := store.Migrate(mctx, pool)
+	applied, err := migrate(mctx, pool, cfg)
 	cancel()
 	if err != nil {
 		return err
@@ -187,4 +187,19 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	log.Info("casework service stopped")
 	return nil
+}
+
+// migrate applies the migrations as the schema owner: on the service's own pool
+// when no separate owner is configured, otherwise on a short-lived connection
+// of the owner's.
+func migrate(ctx context.Context, pool *pgxpool.Pool, cfg config) ([]int, error) {
+	if cfg.MigrateDatabaseURL == "" || cfg.MigrateDatabaseURL == cfg.DatabaseURL {
+		return store.Migrate(ctx, pool)
+	}
+	owner, err := pgxpool.New(ctx, cfg.MigrateDatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("migration database: %w", err)
+	}
+	defer owner.Close()
+	return store.Migrate(ctx, owner)
 }
