@@ -2,9 +2,7 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/hotline12345/hotline/casework/access"
@@ -27,6 +25,9 @@ type FaxStore interface {
 type FaxRoutes struct {
 	Service *app.Service
 	Faxes   FaxStore
+	// Dir is where the call service stores received faxes (HOTLINE_FAX_DIR);
+	// files are served only from inside it.
+	Dir string
 }
 
 type faxHandlers struct {
@@ -72,13 +73,9 @@ func (h *faxHandlers) pdf(w http.ResponseWriter, r *http.Request) {
 		problem.NotFound(w, r, "this fax has no PDF copy")
 		return
 	}
-	file, err := os.Open(f.PDFURI)
-	if errors.Is(err, os.ErrNotExist) {
-		problem.Write(w, r, problem.Problem{Type: problem.TypeNotFound, Status: http.StatusGone, Detail: "the fax is no longer in the store"})
-		return
-	}
+	file, err := openInStore(h.Dir, f.PDFURI)
 	if err != nil {
-		problem.Internal(w, r, err)
+		serveStoredError(w, r, "fax", err)
 		return
 	}
 	defer file.Close()

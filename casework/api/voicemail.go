@@ -2,9 +2,7 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
@@ -28,6 +26,9 @@ type VoicemailStore interface {
 type VoicemailRoutes struct {
 	Service    *app.Service
 	Voicemails VoicemailStore
+	// Dir is where the call service stores messages (HOTLINE_VOICEMAIL_DIR);
+	// audio is served only from inside it.
+	Dir string
 }
 
 type voicemailHandlers struct {
@@ -80,14 +81,9 @@ func (h *voicemailHandlers) audio(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f, err := os.Open(v.URI)
-	if errors.Is(err, os.ErrNotExist) {
-		problem.Write(w, r, problem.Problem{Type: problem.TypeNotFound, Status: http.StatusGone,
-			Detail: "the message's audio is no longer in the store"})
-		return
-	}
+	f, err := openInStore(h.Dir, v.URI)
 	if err != nil {
-		problem.Internal(w, r, err)
+		serveStoredError(w, r, "message's audio", err)
 		return
 	}
 	defer f.Close()

@@ -2,7 +2,10 @@ package api_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,5 +135,59 @@ func TestListsSearchesAndMetadataReadsAreAudited(t *testing.T) {
 			e.userID[want.user], want.action, want.typ, want.id); n != 1 {
 			t.Errorf("audit entries for %s %s %s %q: %d, want 1", want.user, want.action, want.typ, want.id, n)
 		}
+	}
+}
+
+// A voicemail_left event can be forged by anyone who can publish to NATS: its
+// URI is never opened on trust. Audio is served only from inside the
+// configured voicemail directory, not through "..", not through a symbolic
+// link out of it; the refusal is logged.
+func TestVoicemailAudioOnlyFromItsDirectory(t *testing.T) {
+	ctx := context.Background()
+	e := newCaseEnv(t)
+	dir := t.TempDir()
+	vms := store.NewVoicemails(e.pool)
+	e.srv.MountVoicemails(api.VoicemailRoutes{Service: e.svc, Voicemails: vms, Dir: dir})
+	es := store.NewEventStore(e.pool)
+	store.RegisterVoiceProjections(es)
+	wav := append([]byte("RIFF\x24\x00\x00\x00WAVEfmt "), make([]byte, 28)...)
+	if err := os.WriteFile(filepath.Join(dir, "good.wav"), wav, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "secret.txt")
+	if err := os.WriteFile(outside, []byte("HOTLINE_ARI_PASSWORD=secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "link.wav")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, uri string
+		status    int
+	}{
+		{"inside", filepath.Join(dir, "good.wav"), 200},
+		{"forged absolute path", "/proc/self/environ", 404},
+		{"dot-dot out of the directory", filepath.Join(dir, "..", filepath.Base(filepath.Dir(outside)), "secret.txt"), 404},
+		{"symbolic link out of the directory", filepath.Join(dir, "link.wav"), 404},
+		{"removed", filepath.Join(dir, "gone.wav"), 410},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := uuid.NewString()
+			left, err := event.New(event.VoicemailLeft, "forger", "node-6."+id[:8], event.VoicemailPayload{
+				MessageID: id, Caller: "13900139002", URI: tc.uri, DurationMS: 1000, Reason: "hangup"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := es.Handle(ctx, left); err != nil {
+				t.Fatal(err)
+			}
+			r := e.do("agent", "GET", "/api/v1/voicemails/"+id+"/audio", "")
+			if r.status != tc.status || strings.Contains(string(r.body), "secret") || strings.Contains(string(r.body), "HOTLINE_") {
+				t.Fatalf("audio of %s: %d %q, want %d", tc.uri, r.status, r.body, tc.status)
+			}
+		})
+	}
+	if e.logs.FilterMessage("refused to serve a stored path outside its directory (forged event?)").Len() != 3 {
+		t.Errorf("refusals logged %d times, want 3", e.logs.FilterMessage("refused to serve a stored path outside its directory (forged event?)").Len())
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -22,7 +23,10 @@ type config struct {
 	DatabaseURL string
 	// MigrateDatabaseURL is the schema owner's connection for migrations.
 	MigrateDatabaseURL string
-	Bus                eventbus.Config
+	// VoicemailDir and FaxDir are where the call service stores messages and
+	// received faxes; casework serves files only from inside them.
+	VoicemailDir, FaxDir string
+	Bus                  eventbus.Config
 	// Durable is the JetStream consumer name; every casework instance shares it.
 	Durable string
 	// DutyLineTrunks are the PJSIP trunks a unit's duty line may be dialled through.
@@ -50,6 +54,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.LogLevel = e.Str("HOTLINE_LOG_LEVEL", "info")
 	c.HTTPAddr = e.Str("HOTLINE_CASEWORK_HTTP_ADDR", "127.0.0.1:9102")
 	c.DatabaseURL = e.Required("HOTLINE_DATABASE_URL")
+	// HOTLINE_VOICEMAIL_DIR, HOTLINE_FAX_DIR [$HOTLINE_DATA_DIR/voicemail, /fax]:
+	// the same settings (and defaults) as the call service's.
+	dataDir := e.Str("HOTLINE_DATA_DIR", "/var/lib/hotline12345")
+	c.VoicemailDir = e.Str("HOTLINE_VOICEMAIL_DIR", filepath.Join(dataDir, "voicemail"))
+	c.FaxDir = e.Str("HOTLINE_FAX_DIR", filepath.Join(dataDir, "fax"))
 	// HOTLINE_MIGRATE_DATABASE_URL [empty: HOTLINE_DATABASE_URL]: the schema
 	// owner, used only for the migrations at start, so that the role the
 	// service runs as (a member of hotline_runtime) owns nothing and cannot

@@ -148,8 +148,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 		}}})
 
 	voicemails, faxes := store.NewVoicemails(pool), store.NewFaxes(pool)
-	apiSrv.MountVoicemails(api.VoicemailRoutes{Service: service, Voicemails: voicemails}) // voice services (T9)
-	apiSrv.MountFaxes(api.FaxRoutes{Service: service, Faxes: faxes})                      // voice services (T11)
+	apiSrv.MountVoicemails(api.VoicemailRoutes{Service: service, Voicemails: voicemails, Dir: cfg.VoicemailDir}) // voice services (T9)
+	apiSrv.MountFaxes(api.FaxRoutes{Service: service, Faxes: faxes, Dir: cfg.FaxDir})                            // voice services (T11)
 	apiSrv.MountCalendar(api.CalendarRoutes{Store: calendars, Source: calSource, Applied: calSync.Kick})
 	claims := &claimRecovery{Stores: map[string]claimRecoverer{"voicemail": voicemails, "fax": faxes},
 		Timeout: cfg.ClaimTimeout, Interval: claimRecoveryInterval, Log: log.Named("claims")}
