@@ -18,6 +18,8 @@ const (
 	ActionCreate = "create"
 	ActionUpdate = "update"
 	ActionRevoke = "revoke"
+	// ActionReveal: an administrator asked to see a protected caller.
+	ActionReveal = "reveal"
 )
 
 // ErrNoPrincipal: an audited operation ran without a principal in its context.

@@ -422,7 +422,23 @@ func (h *caseHandlers) get(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !OnlyParams(w, r, "reveal") {
+		return
+	}
 	view := c.ViewFor(p.Actor())
+	if reveal := r.URL.Query().Get("reveal"); reveal != "" && reveal != "false" {
+		// An administrator sees a protected caller only by asking, on record.
+		if reveal != "true" || !p.Actor().MayReveal() {
+			problem.Forbidden(w, r, "only an administrator may reveal a protected caller (reveal=true)")
+			return
+		}
+		if view.CallerRedacted {
+			if !h.s.auditOrFail(w, r, access.ActionReveal, "case", id) {
+				return
+			}
+			view = c.ViewRevealed(p.Actor())
+		}
+	}
 	f := caseFile{CaseView: view, Calls: []store.CaseCall{}}
 	if !view.CallerRedacted {
 		calls, err := h.Cases.Calls(r.Context(), id)

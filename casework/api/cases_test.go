@@ -860,3 +860,30 @@ func TestRegistrationIdempotencyKey(t *testing.T) {
 		t.Errorf("%d cases, want 3", n)
 	}
 }
+
+// Administrators (IT) see every case but a whistleblower's identity only by an
+// audited reveal; nobody else can ask for one.
+func TestAdminRevealsProtectedCallerOnRecord(t *testing.T) {
+	e := newCaseEnv(t)
+	report := e.register(strings.Replace(registerBody, `"category":"complaint"`, `"category":"report"`, 1))
+	r := e.do("admin", "GET", "/api/v1/cases/"+report.ID, "")
+	if r.status != 200 || strings.Contains(string(r.body), "李四") || strings.Contains(string(r.body), "13900139000") {
+		t.Fatalf("admin's plain view of a report: %d %s", r.status, r.body)
+	}
+	r = e.do("admin", "GET", "/api/v1/cases/"+report.ID+"?reveal=true", "")
+	if r.status != 200 || !strings.Contains(string(r.body), "13900139000") {
+		t.Fatalf("admin's reveal: %d %s", r.status, r.body)
+	}
+	if n := e.count(`SELECT count(*) FROM audit_log WHERE action = 'reveal' AND object_id = $1 AND user_id = $2`,
+		report.ID, e.userID["admin"]); n != 1 {
+		t.Errorf("reveal audited %d times, want 1", n)
+	}
+	for _, who := range []string{"dongcheng", "agent"} {
+		if r := e.do(who, "GET", "/api/v1/cases/"+report.ID+"?reveal=true", ""); r.status != 403 && r.status != 404 {
+			t.Errorf("%s asking to reveal: %d, want refused", who, r.status)
+		}
+	}
+	if r := e.do("agent", "GET", "/api/v1/cases/"+report.ID, ""); r.status != 200 || !strings.Contains(string(r.body), "13900139000") {
+		t.Errorf("the agent's view lost the caller: %d", r.status)
+	}
+}

@@ -74,12 +74,22 @@ func (a Actor) Validate() error {
 	return nil
 }
 
-// seesEverything reports the roles that may see a caller's identity (001 §四(六)
-// keeps it inside the hotline center).
+// seesEverything reports the roles that see a caller's identity on every case
+// (001 §四(六) keeps it inside the hotline center, and there with the people
+// whose work needs it): agents, supervisors and the system. Administrators (IT)
+// see every case but a protected case's caller only through an audited reveal
+// (ViewRevealed).
 func (a Actor) seesEverything() bool {
 	switch a.Role {
-	case RoleAgent, RoleSupervisor, RoleAdmin, RoleSystem:
+	case RoleAgent, RoleSupervisor, RoleSystem:
 		return true
 	}
 	return false
 }
+
+// seesAllCases reports the center roles, which see every case (identity aside).
+func (a Actor) seesAllCases() bool { return a.seesEverything() || a.Role == RoleAdmin }
+
+// MayReveal reports whether viewer may ask for a protected caller's identity
+// with an audited reveal: administrators, who otherwise see it redacted.
+func (a Actor) MayReveal() bool { return a.Role == RoleAdmin && a.Validate() == nil }

@@ -46,8 +46,8 @@ type CaseView struct {
 	History             []HistoryEntry    `json:"history"`
 }
 
-// ViewFor returns the case as viewer may see it. Center roles (agent, supervisor,
-// admin, system) see everything. Everyone else, units above all, never gets the
+// ViewFor returns the case as viewer may see it. Agents, supervisors and the
+// system see everything. Everyone else, units and administrators, never gets the
 // self-service query code, which only the citizen needs. On a protected case (a
 // report, or marked confidential; see Registration.Protected) they also lose
 // everything that identifies the caller (001 §四(六), §五(一)1; 004 第十五条; T13):
@@ -98,6 +98,16 @@ func (c *Case) ViewFor(viewer Actor) CaseView {
 	return v
 }
 
+// ViewRevealed is the whole case for an administrator who asked to see a
+// protected caller's identity (the caller must audit the reveal first); for
+// anyone else it is ViewFor.
+func (c *Case) ViewRevealed(viewer Actor) CaseView {
+	if !viewer.MayReveal() {
+		return c.ViewFor(viewer)
+	}
+	return c.ViewFor(Actor{ID: viewer.ID, Role: RoleSupervisor})
+}
+
 // VisibleTo reports whether viewer may see the case at all: center roles see
 // every case; a unit sees the cases it leads or assists, and those of its
 // sub-units (C14), through h.
@@ -105,7 +115,7 @@ func (c *Case) VisibleTo(viewer Actor, h Hierarchy) bool {
 	if viewer.Validate() != nil {
 		return false
 	}
-	if viewer.seesEverything() {
+	if viewer.seesAllCases() {
 		return true
 	}
 	if viewer.Role != RoleUnit {

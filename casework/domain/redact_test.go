@@ -40,7 +40,10 @@ func TestViewForRedaction(t *testing.T) {
 		{"confidential inquiry, unit", CategoryInquiry, ConfidentialityConfidential, unitActor(unitD1), true},
 		{"report, agent", CategoryReport, ConfidentialityNone, agent, false},
 		{"report, supervisor", CategoryReport, ConfidentialityConfidential, supervisor, false},
-		{"report, admin", CategoryReport, ConfidentialityNone, admin, false},
+		// IT administers the center, it does not handle callers: identity only
+		// through an audited reveal (ViewRevealed).
+		{"report, admin", CategoryReport, ConfidentialityNone, admin, true},
+		{"ordinary complaint, admin", CategoryComplaint, ConfidentialityNone, admin, false},
 		{"report, system", CategoryReport, ConfidentialityNone, system, false},
 		{"report, unknown role", CategoryReport, ConfidentialityNone, Actor{ID: "x", Role: "public"}, true},
 		{"report, malformed agent", CategoryReport, ConfidentialityNone, Actor{Role: RoleAgent}, true},
@@ -90,6 +93,21 @@ func TestViewForRedaction(t *testing.T) {
 				t.Errorf("query code %q, want %q (units never need it)", v.QueryCode, wantCode)
 			}
 		})
+	}
+}
+
+func TestViewRevealed(t *testing.T) {
+	f := protectedCase(t, CategoryReport, ConfidentialityNone)
+	if v := f.c.ViewRevealed(admin); v.CallerRedacted || v.Caller != registration().Caller || len(v.CallIDs) != 2 {
+		t.Errorf("revealed to the admin: %+v", v.Caller)
+	}
+	for _, viewer := range []Actor{unitActor(unitD1), {Role: RoleAdmin}} {
+		if v := f.c.ViewRevealed(viewer); !v.CallerRedacted {
+			t.Errorf("revealed to %+v", viewer)
+		}
+	}
+	if !f.c.VisibleTo(admin, nil) {
+		t.Error("the admin no longer sees the case at all")
 	}
 }
 
