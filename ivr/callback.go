@@ -43,7 +43,17 @@ type CallbackConfig struct {
 	SpoolDir string
 	// Concurrency bounds simultaneous outbound calls.
 	Concurrency int
+	// Numbers is the pattern a number must match to be dialled at all (after
+	// separators are dropped); nil means DomesticNumbers. A case's phone is
+	// typed by people and can be anything: without this, one registration
+	// would make the hotline call a premium or international number (toll
+	// fraud).
+	Numbers *regexp.Regexp
 }
+
+// DomesticNumbers are mainland China's mobile (1[3-9] + 9 digits) and fixed
+// numbers with their area code (0 + 9-11 digits), optionally with +86/0086.
+var DomesticNumbers = regexp.MustCompile(`^(?:\+86|0086)?(?:1[3-9][0-9]{9}|0[1-9][0-9]{8,10})$`)
 
 // CallingHours are daily clock periods (Asia/Shanghai), e.g. 09:00-12:00,14:00-20:00.
 type CallingHours struct{ periods [][2]int } // minutes after midnight, [start, end)
@@ -200,9 +210,14 @@ func (cb *Callbacks) Handle(ctx context.Context, env event.Envelope) error {
 	}
 	p.Number = dialNumber(p.Number)
 	log := cb.log.With(zap.String("event_id", env.ID), zap.String("case_id", env.CaseID), zap.String("case_number", p.CaseNumber))
-	if !phoneNumber.MatchString(p.Number) || p.CaseNumber == "" {
+	allowed := cb.cfg.Numbers
+	if allowed == nil {
+		allowed = DomesticNumbers
+	}
+	if !phoneNumber.MatchString(p.Number) || !allowed.MatchString(p.Number) || p.CaseNumber == "" {
 		// Nothing to dial: casework learns it as unreachable rather than waiting.
-		log.Warn("callback request without a diallable number", zap.String("number", event.MaskNumber(p.Number)))
+		log.Warn("callback request without a diallable number (not a number, or outside HOTLINE_CALLBACK_NUMBERS)",
+			zap.String("number", event.MaskNumber(p.Number)))
 		cb.emitFinal(&callbackJob{EventID: env.ID, CaseID: env.CaseID, CaseNumber: p.CaseNumber, Number: p.Number},
 			env.ID, event.Unreachable)
 		return nil

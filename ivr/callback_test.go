@@ -42,6 +42,16 @@ func TestCallingHours(t *testing.T) {
 }
 
 func TestCallbackNumbersThatMayBeDialled(t *testing.T) {
+	// Only domestic numbers are called back by default (toll fraud): mobiles,
+	// fixed lines with their area code.
+	for n, ok := range map[string]bool{"13800138000": true, "+8613800138000": true, "010-12345678": true,
+		"0311-8765432": true, "02012345678": true,
+		"+441234567890": false, "00441234567890": false, "1900123456": false, "12345": false, "168": false,
+		"10086": false, "+8690012345678": false} {
+		if DomesticNumbers.MatchString(dialNumber(n)) != ok {
+			t.Errorf("DomesticNumbers(%q) = %v, want %v", n, !ok, ok)
+		}
+	}
 	for n, ok := range map[string]bool{"13800138000": true, "+8613800138000": true, "010-12345678": true,
 		"anonymous": false, "123@evil": false, "1380013800&PJSIP/x": false, "": false} {
 		if phoneNumber.MatchString(dialNumber(n)) != ok {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -171,6 +172,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	e.Check(!strings.Contains(c.Callback.Dial, "{number}"), "HOTLINE_CALLBACK_DIAL must contain {number}")
 	e.Check(c.Callback.Attempts < 1, "HOTLINE_CALLBACK_ATTEMPTS must be at least 1")
+	// HOTLINE_CALLBACK_NUMBERS [domestic: ivr.DomesticNumbers]: the regular
+	// expression a case's number must match to be called back (toll fraud).
+	if pat := e.Str("HOTLINE_CALLBACK_NUMBERS", ""); pat != "" {
+		re, err := regexp.Compile(pat)
+		e.Check(err != nil, fmt.Sprintf("HOTLINE_CALLBACK_NUMBERS: %v", err))
+		e.Check(err == nil && !strings.HasPrefix(pat, "^"), "HOTLINE_CALLBACK_NUMBERS must be anchored (start with ^ and end with $)")
+		c.Callback.Numbers = re
+	}
 	c.CallbackDays = e.OneOf("HOTLINE_CALLBACK_DAYS", callbackWorkingDays, callbackWorkingDays, callbackEveryDay)
 	// HOTLINE_FAX_DOCS_DIR [$HOTLINE_DATA_DIR/fax/documents]: catalogue PDFs,
 	// "<number>-<title>.pdf"; rendered to fax TIFF with ghostscript at start.
