@@ -887,3 +887,21 @@ func TestAdminRevealsProtectedCallerOnRecord(t *testing.T) {
 		t.Errorf("the agent's view lost the caller: %d", r.status)
 	}
 }
+
+// Each signed-in user has a request budget of their own (a leaked token or a
+// runaway script slows down; the others do not notice).
+func TestPerUserRateLimit(t *testing.T) {
+	e := newCaseEnv(t)
+	limited := 0
+	for range 150 {
+		if r := e.do("agent", "GET", "/api/v1/me", ""); r.status == 429 {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("150 requests at once were never limited")
+	}
+	if r := e.do("supervisor", "GET", "/api/v1/me", ""); r.status != 200 {
+		t.Errorf("another user after the agent's burst: %d", r.status)
+	}
+}

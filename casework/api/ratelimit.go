@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/hotline12345/hotline/casework/access"
 	"github.com/hotline12345/hotline/casework/api/problem"
 )
 
@@ -37,12 +38,17 @@ func newClientLimiter(perSecond float64, burst int, now func() time.Time) *clien
 	return &clientLimiter{limit: rate.Limit(perSecond), burst: burst, now: now, clients: map[string]*clientBucket{}}
 }
 
-// allow takes a token of the client's bucket.
-func (l *clientLimiter) allow(addr string) bool {
+// allowAddr takes a token of the bucket of a client address (host:port).
+func (l *clientLimiter) allowAddr(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		host = addr
 	}
+	return l.allow("addr:" + host)
+}
+
+// allow takes a token of key's bucket.
+func (l *clientLimiter) allow(key string) bool {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -54,10 +60,10 @@ func (l *clientLimiter) allow(addr string) bool {
 		}
 		l.swept = now
 	}
-	b, ok := l.clients[host]
+	b, ok := l.clients[key]
 	if !ok {
 		b = &clientBucket{lim: rate.NewLimiter(l.limit, l.burst)}
-		l.clients[host] = b
+		l.clients[key] = b
 	}
 	b.seen = now
 	return b.lim.AllowN(now, 1)
@@ -66,10 +72,26 @@ func (l *clientLimiter) allow(addr string) bool {
 // limited answers 429 with Retry-After when the client is over its rate.
 func (l *clientLimiter) limited(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !l.allow(r.RemoteAddr) {
+		if !l.allowAddr(r.RemoteAddr) {
 			w.Header().Set("Retry-After", "1")
 			problem.Write(w, r, problem.Problem{Type: problem.TypeRateLimited, Status: http.StatusTooManyRequests,
 				Detail: "too many requests from this address; slow down"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// perUser limits each signed-in user (after authentication) with their own
+// bucket, keyed by user ID: a leaked token or a runaway script slows down, the
+// others do not notice.
+func (l *clientLimiter) perUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := access.PrincipalFrom(r.Context())
+		if ok && !l.allow("user:"+p.UserID) {
+			w.Header().Set("Retry-After", "1")
+			problem.Write(w, r, problem.Problem{Type: problem.TypeRateLimited, Status: http.StatusTooManyRequests,
+				Detail: "too many requests for this user; slow down"})
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -49,7 +49,18 @@ type Config struct {
 	// public routes (Open311); 0 means DefaultPublicRate, DefaultPublicBurst.
 	PublicRate  float64
 	PublicBurst int
+	// UserRate and UserBurst bound requests per signed-in user; 0 means
+	// DefaultUserRate, DefaultUserBurst.
+	UserRate  float64
+	UserBurst int
 }
+
+// Defaults of the per-user limit: far above a person at a desk or a unit's
+// system polling its inbox, far below a leaked token dumping the case file.
+const (
+	DefaultUserRate  = 20.0
+	DefaultUserBurst = 100
+)
 
 // Defaults of the public routes' rate limit: a person browsing, or a portal
 // refreshing a few cases, stays far below; walking the case numbers does not.
@@ -96,6 +107,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.PublicBurst <= 0 {
 		cfg.PublicBurst = DefaultPublicBurst
 	}
+	if cfg.UserRate <= 0 {
+		cfg.UserRate = DefaultUserRate
+	}
+	if cfg.UserBurst <= 0 {
+		cfg.UserBurst = DefaultUserBurst
+	}
 	users := store.NewUsers(cfg.Pool)
 	units := store.NewUnits(cfg.Pool, cfg.DutyLineTrunks)
 	s := &Server{
@@ -111,6 +128,7 @@ func New(cfg Config) (*Server, error) {
 		public:  http.NewServeMux(),
 	}
 	s.publicRL = newClientLimiter(cfg.PublicRate, cfg.PublicBurst, cfg.Now)
+	userRL := newClientLimiter(cfg.UserRate, cfg.UserBurst, cfg.Now)
 	if cfg.Registerer != nil {
 		m, err := newHTTPMetrics(cfg.Registerer)
 		if err != nil {
@@ -118,9 +136,9 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.metrics = m
 	}
-	s.authWrap = s.auth.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.authWrap = s.auth.Middleware(userRL.perUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		serveMux(s.authed, w, r)
-	}))
+	})))
 	s.Mount(s.unitRoutes)
 	s.Mount(s.userRoutes)
 	s.MountPublic(func(mux *http.ServeMux) {
