@@ -77,21 +77,30 @@ SQL
     CASEWORK_DATABASE_URL=postgres://hotline_casework:hotline-demo-db-password@127.0.0.1:5432/$DB_NAME?sslmode=disable
 fi
 
-pids=()
+# Stop order: the call service first (it drains live calls and sends their
+# call.ended), then casework, which stores them. Casework runs in a session of
+# its own so that Ctrl-C at the terminal does not stop it before that.
 stop_all() {
     trap - INT TERM
     echo "[run] stopping services (the call service drains live calls first)"
-    kill -TERM "${pids[@]}" 2>/dev/null || true
-    wait "${pids[@]}" 2>/dev/null || true
+    kill -TERM "$callsvc_pid" 2>/dev/null || true
+    wait "$callsvc_pid" 2>/dev/null || true
+    sleep 2 # the last events reach casework through JetStream
+    kill -TERM "$casework_pid" 2>/dev/null || true
+    wait "$casework_pid" 2>/dev/null || true
     echo "[run] stopped. 'make stop' stops Asterisk (and PostgreSQL/NATS if the stack started them)."
 }
 trap stop_all INT TERM
 
 # Process substitution keeps $! the service's own PID (a pipeline's would be sed's).
-HOTLINE_DATABASE_URL=${CASEWORK_DATABASE_URL:-$HOTLINE_DATABASE_URL} "$BIN/casework" > >(sed -u 's/^/[casework] /') 2>&1 &
-pids+=($!)
-"$BIN/callsvc" > >(sed -u 's/^/[callsvc] /') 2>&1 &
-pids+=($!)
+# The log prefixers ignore Ctrl-C: they must outlive the services' drain, or the
+# first drain log line meets a closed pipe (SIGPIPE) and the call service dies
+# before it has stored its live calls' call.ended (issue 16). They end at EOF.
+prefix() { trap '' INT TERM; exec sed -u "s/^/[$1] /"; }
+HOTLINE_DATABASE_URL=${CASEWORK_DATABASE_URL:-$HOTLINE_DATABASE_URL} setsid "$BIN/casework" > >(prefix casework) 2>&1 &
+casework_pid=$!
+"$BIN/callsvc" > >(prefix callsvc) 2>&1 &
+callsvc_pid=$!
 echo "[run] casework on http://127.0.0.1:9102, call service on http://127.0.0.1:9101 (metrics, healthz, readyz)"
 echo "[run] call 12345 from a softphone registered as a demo agent (see README), Ctrl-C to stop"
-wait
+wait "$callsvc_pid" "$casework_pid"
