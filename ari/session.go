@@ -85,6 +85,14 @@ type Session struct {
 	playbacks  map[string]string
 	recordings map[string]*recordingState
 	bridges    []string
+	// kept: the handler left the call running in Asterisk for the next
+	// process (Keep); ending the session then hangs nothing up.
+	kept bool
+
+	// recMu serialises the call record's updates and their (fsynced) writes,
+	// outside mu so that events are not held up by the disk.
+	recMu sync.Mutex
+	rec   *CallRecord
 }
 
 func newSession(c *Client, id string, log *zap.Logger) *Session {

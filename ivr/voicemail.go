@@ -96,10 +96,29 @@ func (s *Service) voicemail(ctx context.Context, call *Call) error {
 	}
 	msgID := id.String()
 	name := "vm-" + msgID
+	// The message's recording is in the call's record: a process that dies
+	// while the caller speaks leaves it to the next one, which stores it.
+	_ = call.S.UpdateRecord(func(r *ari.CallRecord) {
+		r.Phase, r.VMRecording, r.VMMessageID = ari.PhaseVoicemail, name, msgID
+	})
 	res, err := call.S.Record(ctx, ch, ari.RecordOptions{
 		Name: name, Format: "wav", MaxDuration: cfg.MaxDuration, MaxSilence: cfg.MaxSilence,
 		Beep: true, TerminateOn: "#",
 	})
+	if err != nil && ctx.Err() != nil && call.S.Detaching() && call.S.Alive(ch) {
+		// SIGTERM's drain is over while the caller speaks: the recording goes
+		// on in Asterisk and the next process stores it.
+		call.S.Keep()
+		return ari.ErrDetached
+	}
+	return s.keepVoicemail(ctx, call, msgID, name, res, err)
+}
+
+// keepVoicemail stores a finished message recording (or discards it with a
+// reason), says so to a caller still there and ends the call.
+func (s *Service) keepVoicemail(ctx context.Context, call *Call, msgID, name string, res ari.RecordResult, err error) error {
+	ch := call.ChannelID()
+	cfg := s.cfg.Voicemail
 	if err != nil && !errors.Is(err, ari.ErrHangup) {
 		s.discardVoicemail(call, msgID, 0, VMDiscardError)
 		return fmt.Errorf("voicemail %s: %w", msgID, err)
@@ -135,6 +154,7 @@ func (s *Service) voicemail(ctx context.Context, call *Call) error {
 		return nil
 	}
 	uri := s.voicemailPath(meta)
+	_ = call.S.UpdateRecord(func(r *ari.CallRecord) { r.VMRecording, r.VMMessageID = "", "" })
 	s.metrics.voicemails.WithLabelValues("left", endedBy).Inc()
 	s.metrics.vmSeconds.Observe(float64(meta.DurationMS) / 1000)
 	call.Emit(event.VoicemailLeft, event.VoicemailPayload{
