@@ -58,6 +58,11 @@ type Metrics struct {
 	// fallbackImports counts messages of the dialplan fallback's native
 	// mailbox imported into the inbox (imported) or not (failed).
 	fallbackImports *prometheus.CounterVec
+	// quarantined counts damaged spool files set aside (.bad) at start.
+	quarantined *prometheus.CounterVec
+	// storeFailures counts audio that could not be stored durably (disk
+	// full): the Asterisk copy is kept.
+	storeFailures *prometheus.CounterVec
 }
 
 // NewMetrics registers the front door's series with reg.
@@ -101,8 +106,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "hotline_fallback_voicemails_total",
 		Help: "Messages left in the dialplan fallback (call service down, draining or restarting), imported into the inbox or failed.",
 	}, []string{"result"})
+	m.quarantined = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_spool_files_quarantined_total",
+		Help: "Damaged spool files moved aside (.bad) instead of stopping the service, by spool.",
+	}, []string{"spool"})
+	m.storeFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_store_failures_total",
+		Help: "Audio not stored durably (disk full?), by what; Asterisk's copy is kept.",
+	}, []string{"what"})
 	reg.MustRegister(m.started, m.ended, m.duration, m.menuChoices, m.menuLatency, m.voicemails, m.vmSeconds,
-		m.lookups, m.faxes, m.callbacks, m.fallbackImports)
+		m.lookups, m.faxes, m.callbacks, m.fallbackImports, m.quarantined, m.storeFailures)
+	m.quarantined.WithLabelValues("callbacks")
+	m.storeFailures.WithLabelValues("voicemail")
 	m.fallbackImports.WithLabelValues("imported")
 	m.fallbackImports.WithLabelValues("failed")
 	// The label values dashboards and alerts read exist from the start, so a quiet
