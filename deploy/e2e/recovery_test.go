@@ -527,3 +527,30 @@ func grepLines(text, substr string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestAsteriskRestartEndsCallsAsSystem: Asterisk restarts under a live call.
+// The call is stored as ended by the system, with a cause, not by the caller.
+func TestAsteriskRestartEndsCallsAsSystem(t *testing.T) {
+	h := startHotline(t, withEnv("HOTLINE_SERVICE_MODE=closed"))
+	rtp := newRTPPeer(t, carrierIP)
+	const caller = "13600136077"
+	res := carrierCall(t, caller, rtp, 60*time.Second)
+	eventually(t, 20*time.Second, "the caller hearing the greeting", func() bool { return rtp.loudFrameCount() > 25 })
+	if out, err := st.stackCmd("asterisk-stop", st.instance); err != nil {
+		t.Fatalf("stop Asterisk: %v\n%s", err, out)
+	}
+	if out, err := st.stackCmd("asterisk-start", st.instance); err != nil {
+		t.Fatalf("start Asterisk: %v\n%s", err, out)
+	}
+	eventually(t, 30*time.Second, "the call service to reconnect", func() bool { return readyStatus(h.callHTTP) == http.StatusOK })
+	<-res // SIPp ends one way or another; the call is gone with Asterisk
+	var by, causeText string
+	eventually(t, 30*time.Second, "the call stored as ended", func() bool {
+		return h.pool.QueryRow(t.Context(), `SELECT hangup_by, COALESCE(hangup_cause_text, '') FROM calls WHERE caller = $1 AND ended_at IS NOT NULL`, caller).
+			Scan(&by, &causeText) == nil
+	})
+	t.Logf("call ended by %s (%q)", by, causeText)
+	if by != "system" || causeText == "" {
+		t.Errorf("call ended by the Asterisk restart stored as hangup_by %q, cause %q; want system with a cause", by, causeText)
+	}
+}
