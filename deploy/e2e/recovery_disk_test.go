@@ -115,7 +115,7 @@ func TestDamagedSpoolFilesDoNotStopTheService(t *testing.T) {
 	base := t.TempDir()
 	calls, callbacks, spool := filepath.Join(base, "calls"), filepath.Join(base, "callbacks"), filepath.Join(base, "spool")
 	damaged := map[string]string{
-		filepath.Join(calls, "vm-e2e-1.1.json"):                                `{"call_id":"vm-e2e-1.1","phase":"me`,
+		filepath.Join(calls, "vm-e2e-1.1.json"):                               `{"call_id":"vm-e2e-1.1","phase":"me`,
 		filepath.Join(callbacks, "01a22c1e-6fec-78d2-8ba7-7156daea863a.json"): `{"event_id":"01a2`,
 		filepath.Join(spool, "01a22c1e-6fec-78d2-8ba7-7156daea8640.json"):     `{"id":"01a22c1e-6fec-78d2`,
 	}
