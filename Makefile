@@ -54,7 +54,7 @@ fmtcheck:
 
 ## faults: the fault-injection tests only (kill -9 and SIGTERM of the call service with live
 ## calls, full disk, damaged spool files); part of `make test` through the e2e package
-FAULT_TESTS := TestKill9AdoptsOrEndsEveryCall|TestSIGTERMHandsConversationToNextProcess|TestDiskFullVoicemailKeepsAsteriskCopy|TestDamagedSpoolFilesDoNotStopTheService|TestDrainKeepsLiveCallsAndSendsNewOnesToFallback|TestReconnectsAfterAsteriskRestart
+FAULT_TESTS := TestKill9AdoptsOrEndsEveryCall|TestDiskFullEventSpoolLosesNoCall|TestAsteriskRestartEndsCallsAsSystem|TestSIGTERMHandsConversationToNextProcess|TestDiskFullVoicemailKeepsAsteriskCopy|TestDamagedSpoolFilesDoNotStopTheService|TestDrainKeepsLiveCallsAndSendsNewOnesToFallback|TestReconnectsAfterAsteriskRestart
 faults: install services
 	$(GO) test $(TEST_FLAGS) -run '$(FAULT_TESTS)' -v ./deploy/e2e/
 

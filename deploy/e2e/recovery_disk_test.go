@@ -158,3 +158,55 @@ func TestDamagedSpoolFilesDoNotStopTheService(t *testing.T) {
 		t.Fatalf("call after start with damaged spool files: %v (%d loud frames)\n%s", r.err, rtp.loudFrameCount(), r.output)
 	}
 }
+
+// TestDiskFullEventSpoolLosesNoCall: the event spool is a full tmpfs. A call
+// still gets its greeting (the citizen comes first); the events that cannot be
+// spooled are counted; the call's record keeps its call.started and call.ended,
+// and once there is room again the next start sends them: the call is stored
+// with exactly one of each.
+func TestDiskFullEventSpoolLosesNoCall(t *testing.T) {
+	spool := fullTmpfs(t, "64k")
+	h := startHotline(t, withEnv("HOTLINE_SPOOL_DIR="+spool, "HOTLINE_CALLS_DIR="+filepath.Join(t.TempDir(), "calls")))
+	rtp := newRTPPeer(t, carrierIP)
+	const caller = "13800000079"
+	r := waitSIPp(t, carrierCall(t, caller, rtp, 6*time.Second), 60*time.Second)
+	if r.err != nil || rtp.loudFrameCount() < 50 {
+		t.Fatalf("call with a full spool: %v (%d loud frames)\n%s", r.err, rtp.loudFrameCount(), r.output)
+	}
+	var failures string
+	eventually(t, 10*time.Second, "spool failures counted", func() bool {
+		resp, err := http.Get("http://" + h.callHTTP + "/metrics")
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		failures = grepLines(string(b), "hotline_event_spool_failures_total ")
+		return failures != "" && !strings.HasSuffix(failures, " 0")
+	})
+	t.Logf("with the spool full: %s", failures)
+	var n int
+	_ = h.pool.QueryRow(t.Context(), `SELECT count(*) FROM calls WHERE caller = $1`, caller).Scan(&n)
+	if n != 0 {
+		t.Fatalf("the call reached casework although nothing could be spooled (%d rows)", n)
+	}
+
+	// Room again; the next start sends what the call's record kept.
+	if err := os.Remove(filepath.Join(spool, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	h.callsvc.stop(t)
+	h.callsvc = h.start("callsvc", "http://"+h.callHTTP+"/readyz")
+	var started, ended int
+	eventually(t, 30*time.Second, "the call stored from its record", func() bool {
+		_ = h.pool.QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE type = 'call.started'), count(*) FILTER (WHERE type = 'call.ended')
+			FROM events WHERE call_id IN (SELECT call_id FROM calls WHERE caller = $1)`, caller).Scan(&started, &ended)
+		return started >= 1 && ended >= 1
+	})
+	var by string
+	_ = h.pool.QueryRow(t.Context(), `SELECT hangup_by FROM calls WHERE caller = $1`, caller).Scan(&by)
+	t.Logf("after the restart: %d call.started, %d call.ended, hangup_by %s", started, ended, by)
+	if started != 1 || ended != 1 || by != "caller" {
+		t.Errorf("call stored with %d call.started and %d call.ended, hangup_by %q; want one each, by the caller", started, ended, by)
+	}
+}
