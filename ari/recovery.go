@@ -377,11 +377,13 @@ func (c *Client) recoverOrphans(ctx, callCtx context.Context, h Handler, claimed
 			continue
 		}
 		data, err := c.channelData(ctx, id)
-		if err != nil {
+		if err != nil || !data.inStasis() {
+			// Outside Stasis (e.g. a caller the last process sent to the
+			// fallback, still followed): the dialplan has it, not us.
 			continue
 		}
 		log := c.log.With(zap.String("channel", id), zap.String("name", data.Name))
-		if data.inStasis() && data.Dialplan.Context == c.cfg.DrainContext && !strings.HasPrefix(data.Name, "Snoop/") {
+		if data.Dialplan.Context == c.cfg.DrainContext && !strings.HasPrefix(data.Name, "Snoop/") {
 			c.metrics.recovered.WithLabelValues("new").Inc()
 			log.Info("caller of an earlier process without a record: handled as a new call")
 			start := &ariv5.StasisStart{Channel: ariv5.ChannelData{ID: data.ID, Name: data.Name, State: data.State,
