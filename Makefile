@@ -9,7 +9,7 @@ STACK     := deploy/stack.sh
 # The e2e package starts its own Asterisk; everything else uses PostgreSQL and NATS.
 TEST_FLAGS ?= -count=1 -timeout 40m
 
-.PHONY: all build run stop test fmtcheck unit e2e bench vet fmt install services prompts status clean fuzz
+.PHONY: all build run stop test fmtcheck unit e2e faults bench vet fmt install services prompts status clean fuzz
 
 all: build
 
@@ -65,6 +65,12 @@ fuzz:
 fmtcheck:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+## faults: the fault-injection tests only (kill -9 and SIGTERM of the call service with live
+## calls, full disk, damaged spool files); part of `make test` through the e2e package
+FAULT_TESTS := TestKill9AdoptsOrEndsEveryCall|TestDiskFullEventSpoolLosesNoCall|TestAsteriskRestartEndsCallsAsSystem|TestSIGTERMHandsConversationToNextProcess|TestDiskFullVoicemailKeepsAsteriskCopy|TestDamagedSpoolFilesDoNotStopTheService|TestDrainKeepsLiveCallsAndSendsNewOnesToFallback|TestReconnectsAfterAsteriskRestart
+faults: install services
+	$(GO) test $(TEST_FLAGS) -run '$(FAULT_TESTS)' -v ./deploy/e2e/
 
 ## unit: tests that need no Asterisk
 unit: services

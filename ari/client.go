@@ -79,6 +79,8 @@ type Client struct {
 
 	connected atomic.Bool
 	draining  atomic.Bool
+	detaching atomic.Bool
+	journal   *Journal     // nil: calls are not journaled (no crash recovery)
 	node      atomic.Value // string: Asterisk entity ID
 
 	mu       sync.Mutex
@@ -188,6 +190,9 @@ func (c *Client) connectOnce(ctx, callCtx context.Context, h Handler) error {
 		zap.String("asterisk", info.SystemInfo.Version), zap.String("app", c.cfg.Application))
 	// Events may have been missed while disconnected: bring live calls up to date.
 	c.reconcile()
+	// Calls an earlier process left in Asterisk (crash, restart): adopt or end
+	// each before reading on, so that their events find their sessions.
+	c.recoverCalls(ctx, callCtx, h)
 
 	for {
 		var data []byte
@@ -327,13 +332,27 @@ func (c *Client) startSession(callCtx context.Context, h Handler, start *ariv5.S
 		c.metrics.drained.Inc()
 		return
 	}
+	if rec, ok := c.journaledCall(chID); ok {
+		// A call of an earlier process coming back into the application (from
+		// the dialplan's fax handling): take it over, it is not a new call.
+		if r, ok := h.(Resumer); ok {
+			c.adopt(callCtx, r, rec, start)
+			return
+		}
+	}
 	s := newSession(c, chID, log)
 	s.apply(start)
+	c.runSession(s, func() { h.HandleCall(callCtx, s) })
+}
+
+// runSession registers s and runs fn for it in a goroutine of its own; when fn
+// returns, the session ends.
+func (c *Client) runSession(s *Session, fn func()) {
 	c.mu.Lock()
 	c.sessions[s] = struct{}{}
 	c.metrics.sessions.Set(float64(len(c.sessions)))
 	c.mu.Unlock()
-	s.own(ariv5.ChannelKey, chID)
+	s.own(ariv5.ChannelKey, s.id)
 
 	c.wg.Add(1)
 	go func() {
@@ -342,20 +361,24 @@ func (c *Client) startSession(callCtx context.Context, h Handler, start *ariv5.S
 		defer func() {
 			if r := recover(); r != nil {
 				c.metrics.handlerPanics.Inc()
-				log.Error("call handler panicked; call ended", zap.Any("panic", r), zap.Stack("stack"))
+				s.Log.Error("call handler panicked; call ended", zap.Any("panic", r), zap.Stack("stack"))
 			}
 		}()
-		h.HandleCall(callCtx, s)
+		fn()
 	}()
 }
 
-// endSession hangs up what the session still owns and forgets its routes.
+// endSession hangs up what the session still owns and forgets its routes. A
+// session its handler kept (Session.Keep: the call goes on in Asterisk for the
+// next process) is only forgotten.
 func (c *Client) endSession(s *Session) {
-	for _, id := range s.liveChannels() {
-		_ = c.rest.Channel().Hangup(ariv5.NewKey(ariv5.ChannelKey, id), "normal")
-	}
-	for _, id := range s.ownedBridges() {
-		_ = c.rest.Bridge().Delete(ariv5.NewKey(ariv5.BridgeKey, id))
+	if !s.Kept() {
+		for _, id := range s.liveChannels() {
+			_ = c.rest.Channel().Hangup(ariv5.NewKey(ariv5.ChannelKey, id), "normal")
+		}
+		for _, id := range s.ownedBridges() {
+			_ = c.rest.Bridge().Delete(ariv5.NewKey(ariv5.BridgeKey, id))
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

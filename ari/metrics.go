@@ -12,6 +12,10 @@ type Metrics struct {
 	handlerPanics prometheus.Counter
 	drained       prometheus.Counter
 	restErrors    *prometheus.CounterVec
+	// Crash recovery (recovery.go).
+	recovered     *prometheus.CounterVec
+	journalErrors prometheus.Counter
+	journalBad    prometheus.Counter
 }
 
 // NewMetrics registers the ARI series with reg.
@@ -43,7 +47,23 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hotline_ari_request_errors_total", Help: "Failed ARI REST requests, by operation.",
 		}, []string{"op"}),
 	}
-	reg.MustRegister(m.connected, m.reconnects, m.events, m.skipped, m.sessions, m.handlerPanics, m.drained, m.restErrors)
+	m.recovered = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_calls_recovered_total",
+		Help: "Calls found in Asterisk or in the call journal at (re)connect, by what was done: adopted, ended (channel gone), new (never journaled), orphan_hungup.",
+	}, []string{"result"})
+	m.journalErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hotline_call_journal_errors_total",
+		Help: "Call records that could not be written or removed (disk full?): a crash would lose track of those calls.",
+	})
+	m.journalBad = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hotline_call_journal_quarantined_total",
+		Help: "Damaged call records renamed to .bad at start instead of stopping the service.",
+	})
+	reg.MustRegister(m.connected, m.reconnects, m.events, m.skipped, m.sessions, m.handlerPanics, m.drained, m.restErrors,
+		m.recovered, m.journalErrors, m.journalBad)
+	for _, r := range []string{"adopted", "ended", "new", "orphan_hungup"} {
+		m.recovered.WithLabelValues(r)
+	}
 	// Pre-create the label values ops alert on, so their series exist at zero.
 	for _, r := range []string{"unhandled_type", "decode_error", "decoder_panic", "unrouted"} {
 		m.skipped.WithLabelValues(r)

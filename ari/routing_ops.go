@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	ariv5 "github.com/CyCoreSystems/ari/v5"
@@ -137,12 +138,22 @@ func (c *Client) FetchRecording(ctx context.Context, name, format, dst string) e
 		os.Remove(tmp)
 		return fmt.Errorf("fetch recording %s: %w", name, err)
 	}
+	// Asterisk's copy is deleted below, so ours must be on disk first.
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("fetch recording %s: fsync: %w", name, err)
+	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
 		return err
 	}
 	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
 		return err
+	}
+	if err := syncDir(filepath.Dir(dst)); err != nil {
+		return fmt.Errorf("fetch recording %s: %w", name, err)
 	}
 	del, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
 	if err == nil {

@@ -85,6 +85,14 @@ type Session struct {
 	playbacks  map[string]string
 	recordings map[string]*recordingState
 	bridges    []string
+	// kept: the handler left the call running in Asterisk for the next
+	// process (Keep); ending the session then hangs nothing up.
+	kept bool
+
+	// recMu serialises the call record's updates and their (fsynced) writes,
+	// outside mu so that events are not held up by the disk.
+	recMu sync.Mutex
+	rec   *CallRecord
 }
 
 func newSession(c *Client, id string, log *zap.Logger) *Session {
@@ -140,6 +148,11 @@ func (s *Session) apply(ev ariv5.Event) {
 		fillChannel(ch, e.Channel)
 	case *ariv5.ChannelHangupRequest:
 		ch := s.channel(e.Channel.ID)
+		if e.Soft && !ch.info.HungUp {
+			// A soft hang-up is Asterisk's own (shutdown, timeout, ARI), not
+			// the far end's BYE: the system ended the call.
+			ch.info.BySystem = true
+		}
 		ch.info.HungUp = true
 		if ch.info.Cause == 0 {
 			ch.info.Cause = e.Cause
@@ -362,6 +375,12 @@ func (s *Session) reconcile() {
 			s.mu.Lock()
 			ch := s.channel(id)
 			ch.info.HungUp = true
+			if ch.info.CauseText == "" {
+				// Gone while we were not listening (an Asterisk restart ends
+				// every channel): the system ended it, not the caller.
+				ch.info.BySystem = true
+				ch.info.CauseText = "channel gone from Asterisk while the event connection was down"
+			}
 			close(s.changed)
 			s.changed = make(chan struct{})
 			s.mu.Unlock()

@@ -6,6 +6,7 @@ package ivr
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -32,6 +33,9 @@ type Call struct {
 	mu      sync.Mutex
 	outcome string
 	caseID  string
+	// bySystem: the service ended the call without hanging it up itself (it
+	// sent the caller to the dialplan fallback).
+	bySystem bool
 }
 
 func newCall(s *ari.Session, sink Sink, source string) *Call {
@@ -52,6 +56,7 @@ func (c *Call) SetOutcome(o string) {
 	c.mu.Lock()
 	c.outcome = o
 	c.mu.Unlock()
+	_ = c.S.UpdateRecord(func(r *ari.CallRecord) { r.Outcome = o })
 }
 
 // SetCase attaches the case the call is about to its later events.
@@ -59,23 +64,59 @@ func (c *Call) SetCase(id string) {
 	c.mu.Lock()
 	c.caseID = id
 	c.mu.Unlock()
+	_ = c.S.UpdateRecord(func(r *ari.CallRecord) { r.CaseID = id })
+}
+
+// SetPhase records durably where the call is (ari.Phase*), for the process
+// that adopts it after a crash or a restart.
+func (c *Call) SetPhase(phase string) {
+	_ = c.S.UpdateRecord(func(r *ari.CallRecord) { r.Phase = phase })
 }
 
 // Emit publishes one event of this call. A failure to spool is logged and counted
 // by the caller's metrics but never ends the call: the citizen comes first.
 func (c *Call) Emit(t event.Type, payload any) {
-	env, err := event.New(t, c.source, c.ID(), payload)
-	if err == nil {
-		c.mu.Lock()
-		env.CaseID = c.caseID
-		c.mu.Unlock()
-		err = c.sink.Publish(env)
-	}
+	env, err := c.build(t, payload)
 	if err != nil {
 		c.Log.Error("event not recorded", zap.String("type", string(t)), zap.Error(err))
 		return
 	}
-	c.Log.Debug("event", zap.String("type", string(t)), zap.String("event_id", env.ID))
+	_ = c.publish(env)
+}
+
+// build makes an event of this call without sending it.
+func (c *Call) build(t event.Type, payload any) (event.Envelope, error) {
+	env, err := event.New(t, c.source, c.ID(), payload)
+	if err != nil {
+		return env, err
+	}
+	c.mu.Lock()
+	env.CaseID = c.caseID
+	c.mu.Unlock()
+	return env, nil
+}
+
+func (c *Call) publish(env event.Envelope) error {
+	if err := c.sink.Publish(env); err != nil {
+		c.Log.Error("event not recorded", zap.String("type", string(env.Type)), zap.String("event_id", env.ID), zap.Error(err))
+		return err
+	}
+	c.Log.Debug("event", zap.String("type", string(env.Type)), zap.String("event_id", env.ID))
+	return nil
+}
+
+// republish sends a journaled event again under its own ID (JetStream's
+// duplicate window and casework's event key store it once).
+func (c *Call) republish(raw json.RawMessage) {
+	if len(raw) == 0 {
+		return
+	}
+	var env event.Envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		c.Log.Error("journaled event unreadable", zap.Error(err))
+		return
+	}
+	_ = c.publish(env)
 }
 
 // end hangs up the caller if still there and emits call.ended with who hung up,
@@ -92,13 +133,13 @@ func (c *Call) end(staffed bool) event.CallEndedPayload {
 	info := c.S.Caller()
 	ended := time.Now()
 	by := event.HangupByCaller
-	if info.BySystem {
+	c.mu.Lock()
+	outcome, bySystem := c.outcome, c.bySystem
+	c.mu.Unlock()
+	if info.BySystem || bySystem {
 		by = event.HangupBySystem
 	}
 	cause, causeText := info.Cause, info.CauseText
-	c.mu.Lock()
-	outcome := c.outcome
-	c.mu.Unlock()
 	p := event.CallEndedPayload{
 		StartedAt:       c.started.UTC(),
 		AnsweredAt:      utcOrZero(info.AnsweredAt),
@@ -109,7 +150,20 @@ func (c *Call) end(staffed bool) event.CallEndedPayload {
 		HangupCauseText: causeText,
 		Outcome:         outcome,
 	}
-	c.Emit(event.CallEnded, p)
+	// The call.ended goes into the call's record before it is sent: a crash in
+	// between makes the next process send this one, not a second of its own.
+	if env, err := c.build(event.CallEnded, p); err != nil {
+		c.Log.Error("event not recorded", zap.String("type", string(event.CallEnded)), zap.Error(err))
+	} else {
+		if raw, err := json.Marshal(env); err == nil {
+			_ = c.S.UpdateRecord(func(r *ari.CallRecord) { r.Ended = raw })
+		}
+		if c.publish(env) == nil {
+			if err := c.S.ForgetRecord(); err != nil {
+				c.Log.Warn("call record not removed; the next start sends its call.ended again (stored once)", zap.Error(err))
+			}
+		}
+	}
 	c.Log.Info("call ended", zap.String("hangup_by", by), zap.Int("cause", cause),
 		zap.String("outcome", outcome), zap.Duration("duration", ended.Sub(c.started)), zap.Bool("staffed", staffed))
 	return p

@@ -186,8 +186,16 @@ func NewCallbacks(cfg CallbackConfig, front *Service, dialer Dialer, log *zap.Lo
 		if err == nil {
 			err = json.Unmarshal(b, &j)
 		}
-		if err != nil || j.EventID == "" {
-			return nil, fmt.Errorf("callbacks: spooled request %s unreadable: %v", f, err)
+		if err == nil && j.EventID+".json" != filepath.Base(f) {
+			err = fmt.Errorf("event ID %q does not match the file name", j.EventID)
+		}
+		if err != nil {
+			// A damaged request (torn write, full disk) must not keep the
+			// call service from starting: set aside for a person, counted.
+			front.metrics.quarantined.WithLabelValues("callbacks").Inc()
+			cb.log.Error("spooled callback request unreadable, moved aside", zap.String("file", f+".bad"), zap.Error(err))
+			_ = os.Rename(f, f+".bad")
+			continue
 		}
 		cb.jobs[j.EventID] = &j
 	}
@@ -257,11 +265,8 @@ func (cb *Callbacks) save(j *callbackJob) error {
 	if err != nil {
 		return err
 	}
-	tmp := cb.path(j) + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o640); err != nil {
-		return fmt.Errorf("spool callback: %w", err)
-	}
-	if err := os.Rename(tmp, cb.path(j)); err != nil {
+	// Durable before the request is acknowledged: fsynced file and directory.
+	if err := ari.WriteFileSync(cb.path(j), b, 0o640); err != nil {
 		return fmt.Errorf("spool callback: %w", err)
 	}
 	return nil

@@ -17,3 +17,12 @@ type HumanService interface {
 
 // ErrNoAgent means human service declined the call; the caller gets the menu.
 var ErrNoAgent = errors.New("no agent available")
+
+// HumanResumer is a HumanService that can take over, after a crash or a
+// restart of the call service, a caller an earlier process left waiting in the
+// queue or talking with an agent (the call's ari.CallRecord says which).
+type HumanResumer interface {
+	// Resume goes on with the call as Serve would have; ErrNoAgent sends the
+	// caller to the voice menu.
+	Resume(ctx context.Context, call *Call) error
+}

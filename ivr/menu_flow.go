@@ -30,6 +30,7 @@ func (s *Service) sounds(ids ...prompts.ID) []string {
 func (s *Service) menu(ctx context.Context, call *Call, intro prompts.ID) error {
 	ch := call.ChannelID()
 	call.SetOutcome("menu")
+	call.SetPhase(ari.PhaseMenu)
 	m := newMenuMachine(s.cfg.Menu)
 	pre := []prompts.ID{intro}
 	for {
@@ -95,11 +96,18 @@ func (s *Service) route(ctx context.Context, call *Call, r Route) (back bool, er
 	case RouteVoicemail:
 		return false, s.voicemail(ctx, call)
 	case RouteSelfService:
-		return s.selfService(ctx, call)
+		call.SetPhase(ari.PhaseSelfService)
+		back, err = s.selfService(ctx, call)
 	case RouteFax:
-		return s.faxService(ctx, call)
+		call.SetPhase(ari.PhaseFax)
+		back, err = s.faxService(ctx, call)
+	default:
+		return true, nil
 	}
-	return true, nil
+	if back && err == nil {
+		call.SetPhase(ari.PhaseMenu)
+	}
+	return back, err
 }
 
 // goodbye thanks the caller and ends the call (the caller may already be gone).

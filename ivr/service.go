@@ -55,6 +55,14 @@ type Metrics struct {
 	lookups     *prometheus.CounterVec
 	faxes       *prometheus.CounterVec
 	callbacks   *prometheus.CounterVec
+	// fallbackImports counts messages of the dialplan fallback's native
+	// mailbox imported into the inbox (imported) or not (failed).
+	fallbackImports *prometheus.CounterVec
+	// quarantined counts damaged spool files set aside (.bad) at start.
+	quarantined *prometheus.CounterVec
+	// storeFailures counts audio that could not be stored durably (disk
+	// full): the Asterisk copy is kept.
+	storeFailures *prometheus.CounterVec
 }
 
 // NewMetrics registers the front door's series with reg.
@@ -94,8 +102,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hotline_callbacks_total", Help: "Satisfaction callback attempts (kind=attempt) and final results (kind=result).",
 		}, []string{"kind", "result"}),
 	}
+	m.fallbackImports = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_fallback_voicemails_total",
+		Help: "Messages left in the dialplan fallback (call service down, draining or restarting), imported into the inbox or failed.",
+	}, []string{"result"})
+	m.quarantined = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_spool_files_quarantined_total",
+		Help: "Damaged spool files moved aside (.bad) instead of stopping the service, by spool.",
+	}, []string{"spool"})
+	m.storeFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_store_failures_total",
+		Help: "Audio not stored durably (disk full?), by what; Asterisk's copy is kept.",
+	}, []string{"what"})
 	reg.MustRegister(m.started, m.ended, m.duration, m.menuChoices, m.menuLatency, m.voicemails, m.vmSeconds,
-		m.lookups, m.faxes, m.callbacks)
+		m.lookups, m.faxes, m.callbacks, m.fallbackImports, m.quarantined, m.storeFailures)
+	m.quarantined.WithLabelValues("callbacks")
+	m.storeFailures.WithLabelValues("voicemail")
+	m.fallbackImports.WithLabelValues("imported")
+	m.fallbackImports.WithLabelValues("failed")
 	// The label values dashboards and alerts read exist from the start, so a quiet
 	// hotline shows zeros rather than gaps.
 	m.started.WithLabelValues("inbound")
@@ -148,7 +172,7 @@ func (s *Service) HandleCall(ctx context.Context, sess *ari.Session) {
 	info := sess.Caller()
 	staffed := s.staffed(call)
 	s.metrics.started.WithLabelValues("inbound").Inc()
-	call.Emit(event.CallStarted, event.CallStartedPayload{
+	s.startCall(call, event.CallStartedPayload{
 		Caller:     event.PresentedNumber(info.CallerNumber),
 		CallerName: info.CallerName,
 		Anonymous:  anonymous(info.CallerNumber),
@@ -160,11 +184,7 @@ func (s *Service) HandleCall(ctx context.Context, sess *ari.Session) {
 	})
 	call.Log.Info("call started", zap.String("caller", event.MaskNumber(info.CallerNumber)), zap.String("called", info.Dialed),
 		zap.Bool("staffed", staffed))
-	defer func() {
-		p := call.end(staffed)
-		s.metrics.ended.WithLabelValues(p.Outcome, p.HangupBy).Inc()
-		s.metrics.duration.Observe(float64(p.DurationMS) / 1000)
-	}()
+	defer s.finishCall(ctx, call, staffed)
 
 	// The dialplan's fax tone detection may take the channel out of the
 	// application at any moment; whoever holds the call then (menu, queue)
@@ -219,6 +239,8 @@ func (s *Service) run(ctx context.Context, call *Call, staffed bool) error {
 	if err := call.S.Answer(ctx, ch); err != nil {
 		return err
 	}
+	answered := call.S.Caller().AnsweredAt
+	_ = call.S.UpdateRecord(func(r *ari.CallRecord) { r.AnsweredAt = answered })
 	// Keys pressed during the greeting are kept: a regular caller may type the
 	// menu choice ahead.
 	if _, err := call.S.Play(ctx, ch, s.Sound(string(prompts.Greeting)), false); err != nil {

@@ -1,6 +1,7 @@
 package ivr
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -54,6 +55,9 @@ const (
 
 	VMDiscardSilence = "silence"
 	VMDiscardError   = "error"
+	// VMDiscardStoreFailed: the message could not be stored (disk full); the
+	// recording stays in Asterisk's spool under vm-<message_id>.
+	VMDiscardStoreFailed = "store_failed"
 )
 
 // VoicemailMeta is the metadata stored beside a message's audio.
@@ -96,10 +100,29 @@ func (s *Service) voicemail(ctx context.Context, call *Call) error {
 	}
 	msgID := id.String()
 	name := "vm-" + msgID
+	// The message's recording is in the call's record: a process that dies
+	// while the caller speaks leaves it to the next one, which stores it.
+	_ = call.S.UpdateRecord(func(r *ari.CallRecord) {
+		r.Phase, r.VMRecording, r.VMMessageID = ari.PhaseVoicemail, name, msgID
+	})
 	res, err := call.S.Record(ctx, ch, ari.RecordOptions{
 		Name: name, Format: "wav", MaxDuration: cfg.MaxDuration, MaxSilence: cfg.MaxSilence,
 		Beep: true, TerminateOn: "#",
 	})
+	if err != nil && ctx.Err() != nil && call.S.Detaching() && call.S.Alive(ch) {
+		// SIGTERM's drain is over while the caller speaks: the recording goes
+		// on in Asterisk and the next process stores it.
+		call.S.Keep()
+		return ari.ErrDetached
+	}
+	return s.keepVoicemail(ctx, call, msgID, name, res, err)
+}
+
+// keepVoicemail stores a finished message recording (or discards it with a
+// reason), says so to a caller still there and ends the call.
+func (s *Service) keepVoicemail(ctx context.Context, call *Call, msgID, name string, res ari.RecordResult, err error) error {
+	ch := call.ChannelID()
+	cfg := s.cfg.Voicemail
 	if err != nil && !errors.Is(err, ari.ErrHangup) {
 		s.discardVoicemail(call, msgID, 0, VMDiscardError)
 		return fmt.Errorf("voicemail %s: %w", msgID, err)
@@ -120,8 +143,17 @@ func (s *Service) voicemail(ctx context.Context, call *Call) error {
 	defer cancel()
 	meta, kept, err := s.storeVoicemail(sctx, call, msgID, name, endedBy)
 	if err != nil {
-		call.Log.Error("voicemail not stored", zap.String("message_id", msgID), zap.Error(err))
-		s.discardVoicemail(call, msgID, 0, VMDiscardError)
+		// Disk full or the like: Asterisk keeps the recording (its name is in
+		// the log and the event), the caller hears an apology.
+		s.metrics.storeFailures.WithLabelValues("voicemail").Inc()
+		call.Log.Error("voicemail not stored; Asterisk's recording kept", zap.String("message_id", msgID),
+			zap.String("asterisk_recording", name), zap.Error(err))
+		s.discardVoicemail(call, msgID, 0, VMDiscardStoreFailed)
+		if call.S.Alive(ch) {
+			if _, err := call.S.Play(ctx, ch, s.Sound(string(prompts.SystemBusy)), false); err != nil {
+				return err
+			}
+		}
 		return nil
 	}
 	if !kept {
@@ -135,6 +167,7 @@ func (s *Service) voicemail(ctx context.Context, call *Call) error {
 		return nil
 	}
 	uri := s.voicemailPath(meta)
+	_ = call.S.UpdateRecord(func(r *ari.CallRecord) { r.VMRecording, r.VMMessageID = "", "" })
 	s.metrics.voicemails.WithLabelValues("left", endedBy).Inc()
 	s.metrics.vmSeconds.Observe(float64(meta.DurationMS) / 1000)
 	call.Emit(event.VoicemailLeft, event.VoicemailPayload{
@@ -167,30 +200,25 @@ func (s *Service) voicemailPath(m VoicemailMeta) string {
 	return filepath.Join(s.cfg.Voicemail.Dir, d.Format("2006"), d.Format("01"), d.Format("02"), m.MessageID)
 }
 
-// storeVoicemail copies the recording out of Asterisk into a temporary file
-// beside the durable store, measures it, and either moves it into place with its
-// metadata (kept) or drops it. The Asterisk copy is deleted either way.
+// storeVoicemail copies the recording out of Asterisk, measures it, and either
+// stores it durably with its metadata (kept) or drops it. Asterisk's copy is
+// deleted only when the message is safely stored (fsynced) or not worth
+// keeping: when the store fails (disk full) it stays in Asterisk's recording
+// spool under its name, nothing is lost.
 func (s *Service) storeVoicemail(ctx context.Context, call *Call, msgID, name, endedBy string) (VoicemailMeta, bool, error) {
 	meta := VoicemailMeta{MessageID: msgID, CallID: call.ID(), Caller: event.PresentedNumber(call.S.Caller().CallerNumber),
 		LeftAt: time.Now().UTC(), Format: "wav", EndedBy: endedBy, Node: call.S.Node()}
+	settled := false
 	defer func() {
+		if !settled {
+			return
+		}
 		if err := call.S.DeleteRecording(ctx, name); err != nil {
 			call.Log.Warn("recording left in Asterisk", zap.String("recording", name), zap.Error(err))
 		}
 	}()
-	tmpDir := filepath.Join(s.cfg.Voicemail.Dir, "tmp")
-	if err := os.MkdirAll(tmpDir, 0o750); err != nil {
-		return meta, false, fmt.Errorf("voicemail store: %w", err)
-	}
-	tmp, err := os.CreateTemp(tmpDir, msgID+"-*.wav")
-	if err != nil {
-		return meta, false, fmt.Errorf("voicemail store: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op once renamed
-	_, err = call.S.CopyRecording(ctx, name, tmp)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	var audio bytes.Buffer
+	_, err := call.S.CopyRecording(ctx, name, &audio)
 	if errors.Is(err, ari.ErrRecordingMissing) {
 		// Asterisk drops a recording that never received audio.
 		return meta, false, nil
@@ -198,17 +226,14 @@ func (s *Service) storeVoicemail(ctx context.Context, call *Call, msgID, name, e
 	if err != nil {
 		return meta, false, err
 	}
-	f, err := os.Open(tmp.Name())
+	lvl, err := measureWAV(bytes.NewReader(audio.Bytes()))
 	if err != nil {
-		return meta, false, err
-	}
-	lvl, err := measureWAV(f)
-	f.Close()
-	if err != nil {
+		settled = true // not audio: nothing to keep
 		return meta, false, fmt.Errorf("voicemail %s: %w", msgID, err)
 	}
 	meta.DurationMS, meta.VoicedMS = lvl.Duration.Milliseconds(), lvl.Voiced.Milliseconds()
 	if lvl.Voiced < s.cfg.Voicemail.MinVoiced {
+		settled = true
 		return meta, false, nil
 	}
 	base := s.voicemailPath(meta)
@@ -219,11 +244,14 @@ func (s *Service) storeVoicemail(ctx context.Context, call *Call, msgID, name, e
 	if err != nil {
 		return meta, false, err
 	}
-	if err := os.WriteFile(base+".json", mj, 0o640); err != nil {
-		return meta, false, fmt.Errorf("voicemail metadata: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), base+".wav"); err != nil {
+	// Audio first, metadata last: a .json never points at a missing .wav.
+	if err := ari.WriteFileSync(base+".wav", audio.Bytes(), 0o640); err != nil {
 		return meta, false, fmt.Errorf("voicemail store: %w", err)
 	}
+	if err := ari.WriteFileSync(base+".json", mj, 0o640); err != nil {
+		_ = os.Remove(base + ".wav")
+		return meta, false, fmt.Errorf("voicemail metadata: %w", err)
+	}
+	settled = true
 	return meta, true, nil
 }

@@ -96,14 +96,12 @@ func (c *callState) converse(staff, agentCh string) (*waiter, error) {
 	s := c.s
 	log := c.log.With(zap.String("staff", staff))
 	connected := time.Now()
-	agentOn := true
-	endAgent := func() {
-		if agentOn {
-			agentOn = false
+	talking := false
+	defer func() {
+		if !talking { // talk accounts for the agent's call from the bridge on
 			s.pool.callEnded(staff, time.Since(connected))
 		}
-	}
-	defer endAgent()
+	}()
 	hctx, hcancel := context.WithTimeout(context.WithoutCancel(c.ctx), 5*time.Second)
 	defer hcancel()
 	hangup := func(id string) {
@@ -156,17 +154,58 @@ func (c *callState) converse(staff, agentCh string) (*waiter, error) {
 	}
 	c.startRecording()
 	c.call.SetOutcome("agent")
+	// From here the conversation needs no process: Asterisk bridges and
+	// records it. Its record lets the next process adopt it after a crash.
+	c.saveConversation(staff, agentCh, connected, talkState{})
 	log.Info("caller connected to agent")
 
 	s.screenPop(c.ctx, c.call.ID(), staff, c.sess.Caller())
+	talking = true
+	return c.talk(staff, agentCh, connected, lc, talkState{})
+}
 
-	agentGone := c.watch(c.ctx, agentCh)
-	var (
-		unitCh   string
-		unit     Unit
-		unitConf bool
-		unitGone <-chan struct{}
-	)
+// talkState is a conversation's three-way part.
+type talkState struct {
+	unit     Unit
+	unitCh   string
+	unitConf bool
+}
+
+// talk serves a bridged conversation (new, or adopted from an earlier
+// process) until it ends: hang-ups of agent and unit, and the agent's
+// requests. It returns a waiter when the caller is transferred back into the
+// queue, and ari.ErrDetached when the service stops and leaves the
+// conversation running for the next process.
+func (c *callState) talk(staff, agentCh string, connected time.Time, lc *liveCall, ts talkState) (*waiter, error) {
+	s := c.s
+	log := c.log.With(zap.String("staff", staff))
+	agentOn := true
+	endAgent := func() {
+		if agentOn {
+			agentOn = false
+			s.pool.callEnded(staff, time.Since(connected))
+		}
+	}
+	defer endAgent()
+	hctx, hcancel := context.WithTimeout(context.WithoutCancel(c.ctx), 5*time.Second)
+	defer hcancel()
+	hangup := func(id string) {
+		if id != "" {
+			_ = c.sess.Hangup(hctx, id, "normal")
+		}
+	}
+	var agentGone <-chan struct{}
+	if agentCh != "" {
+		agentGone = c.watch(c.ctx, agentCh)
+	} else {
+		endAgent() // adopted after the agent had left a three-way call
+	}
+	unitCh, unit, unitConf := ts.unitCh, ts.unit, ts.unitConf
+	var unitGone <-chan struct{}
+	if unitCh != "" {
+		unitGone = c.watch(c.ctx, unitCh)
+	}
+	save := func() { c.saveConversation(staff, agentCh, connected, talkState{unit, unitCh, unitConf}) }
 	threeWay := func(t event.Type, withStaff bool) {
 		p := event.ThreeWayPayload{UnitID: unit.ID, DutyLine: unit.DutyLine, Confidential: unitConf}
 		if withStaff {
@@ -177,6 +216,11 @@ func (c *callState) converse(staff, agentCh string) (*waiter, error) {
 	for {
 		select {
 		case <-c.ctx.Done():
+			if c.detach() {
+				// SIGTERM's drain is over: the conversation goes on in Asterisk
+				// and the next process adopts it (zero-downtime restart).
+				return nil, ari.ErrDetached
+			}
 			hangup(agentCh)
 			hangup(unitCh)
 			if c.callerGone() {
@@ -192,6 +236,7 @@ func (c *callState) converse(staff, agentCh string) (*waiter, error) {
 				threeWay(event.ThreeWayLeft, true)
 				log.Info("agent left the three-way call")
 				agentCh = ""
+				save()
 				continue
 			}
 			log.Info("agent hung up")
@@ -202,6 +247,7 @@ func (c *callState) converse(staff, agentCh string) (*waiter, error) {
 			threeWay(event.ThreeWayLeft, false)
 			log.Info("unit left the three-way call", zap.String("unit", unit.ID))
 			unitCh = ""
+			save()
 			if !agentOn {
 				return nil, nil
 			}
@@ -217,6 +263,7 @@ func (c *callState) converse(staff, agentCh string) (*waiter, error) {
 				if err == nil {
 					unit, unitCh, unitConf = u, ch, cmd.confidential || c.confidential
 					unitGone = c.watch(c.ctx, unitCh)
+					save()
 				}
 				cmd.reply <- err
 			case opLeave:
@@ -383,8 +430,8 @@ func (c *callState) startRecording() {
 
 // finish stops the recording and stores it under RecordingsDir.
 func (c *callState) finish() {
-	if c.recording == "" {
-		return
+	if c.recording == "" || c.sess.Kept() {
+		return // none, or it goes on for the next process
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), 15*time.Second)
 	defer cancel()

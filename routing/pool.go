@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // waiter is one caller in the queue.
@@ -17,6 +19,11 @@ type waiter struct {
 	tried map[string]bool
 	// only, when set, restricts the offer to one agent (blind transfer to an agent).
 	only string
+	// since, when set, is when an adopted caller was first queued by an
+	// earlier process: they keep their place.
+	since time.Time
+	// resumed: adopted from an earlier process (its call.queued was sent).
+	resumed bool
 }
 
 // match pairs waiting callers (in queue order) with available agents: the first
@@ -107,6 +114,9 @@ type Pool struct {
 	// onState, when set, hears every state change (called with p.mu held: it
 	// must not call back into the pool).
 	onState func(a Agent, prev State, spent time.Duration)
+	// stateFile, when set, keeps the agents' states across restarts (persist).
+	stateFile string
+	log       *zap.Logger
 }
 
 // NewPool returns an empty pool.
@@ -164,6 +174,7 @@ func (p *Pool) setState(a *Agent, s State, reason string) {
 	if s != WrapUp {
 		delete(p.wrapEnds, a.Staff)
 	}
+	p.saveLocked()
 	p.gauges()
 	p.notify()
 }
@@ -276,13 +287,21 @@ func (p *Pool) enqueue(w *waiter) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	w.enqueued = p.now()
+	if !w.since.IsZero() {
+		w.enqueued = w.since
+	}
 	if w.tried == nil {
 		w.tried = map[string]bool{}
 	}
-	p.queue = append(p.queue, w)
+	// In order of arrival: an adopted caller goes back to their place.
+	i := len(p.queue)
+	for i > 0 && p.queue[i-1].enqueued.After(w.enqueued) {
+		i--
+	}
+	p.queue = slices.Insert(p.queue, i, w)
 	p.gauges()
 	p.notify()
-	return len(p.queue)
+	return i + 1
 }
 
 // dequeue removes a caller from the queue (answered, abandoned or overflowed).

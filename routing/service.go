@@ -42,7 +42,9 @@ type Config struct {
 	// RecordingsDir is where agent call recordings are stored
 	// ($HOTLINE_DATA_DIR/recordings).
 	RecordingsDir string
-	Pool          PoolConfig
+	// StateFile keeps the agents' states across restarts ("": in memory only).
+	StateFile string
+	Pool      PoolConfig
 }
 
 func (c *Config) defaults() {
@@ -167,6 +169,11 @@ func New(cfg Config, deps Deps, m *Metrics, log *zap.Logger) *Service {
 		speaker: deps.Speaker, dir: deps.Directory, recs: deps.Recordings,
 		pop:  newPopHub(deps.Notify, deps.PopSubject, log),
 		live: map[string]*liveCall{}, token: map[string]string{},
+	}
+	if cfg.StateFile != "" {
+		if err := s.pool.persist(cfg.StateFile, log); err != nil {
+			log.Error("agents' states not restored", zap.Error(err))
+		}
 	}
 	if deps.Events != nil {
 		s.pool.onState = func(a Agent, prev State, spent time.Duration) {
@@ -318,14 +325,22 @@ func (c *callState) wait(w *waiter) (string, string, error) {
 	if c.firstQueued.IsZero() {
 		c.firstQueued = w.enqueued
 	}
-	c.call.Emit(event.CallQueued, event.CallQueuedPayload{Queue: s.cfg.Queue, Position: pos})
-	c.call.SetOutcome("queued")
-	c.log.Info("caller queued", zap.Int("position", pos))
+	if !w.resumed { // an adopted caller's call.queued was sent by the earlier process
+		c.call.Emit(event.CallQueued, event.CallQueuedPayload{Queue: s.cfg.Queue, Position: pos})
+		c.call.SetOutcome("queued")
+	}
+	c.log.Info("caller queued", zap.Int("position", pos), zap.Bool("adopted", w.resumed))
 	moh := func() {
 		c.hold()
 		c.music()
 	}
 	moh()
+	// Waiting needs no process either (holding bridge, music on the channel):
+	// the record lets the next one keep the caller's place.
+	_ = c.sess.UpdateRecord(func(r *ari.CallRecord) {
+		r.Phase, r.QueuedAt, r.HoldBridge = ari.PhaseQueue, c.firstQueued, c.holdBridge
+		r.AgentChannel, r.Staff = "", ""
+	})
 	maxWait := time.NewTimer(s.cfg.MaxWait)
 	defer maxWait.Stop()
 	announce := time.NewTimer(s.cfg.FirstAnnounce)
@@ -376,6 +391,9 @@ func (c *callState) wait(w *waiter) (string, string, error) {
 
 // abandoned records a caller who hung up while waiting (or the call's end).
 func (c *callState) abandoned(w *waiter) error {
+	if c.detach() {
+		return ari.ErrDetached // the next process keeps the caller's place
+	}
 	if !c.callerGone() {
 		return context.Cause(c.ctx)
 	}

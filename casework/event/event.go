@@ -158,7 +158,8 @@ func Decode(data []byte) (Envelope, error) {
 // DecodePayload unmarshals the payload into dst (a pointer to a payload struct).
 func (e Envelope) DecodePayload(dst any) error {
 	if err := json.Unmarshal(e.Payload, dst); err != nil {
-		return fmt.Errorf("decode %s payload of event %s: %w", e.Type, e.ID, err)
+		// A payload that does not decode breaks the contract: retrying cannot help.
+		return fmt.Errorf("%w: decode %s payload of event %s: %w", ErrInvalid, e.Type, e.ID, err)
 	}
 	return nil
 }

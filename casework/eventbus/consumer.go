@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -29,6 +31,7 @@ type ConsumerMetrics struct {
 	handled  *prometheus.CounterVec
 	failures prometheus.Counter
 	invalid  prometheus.Counter
+	poisoned prometheus.Counter
 	lag      prometheus.Histogram
 	lastLag  prometheus.Gauge
 }
@@ -58,7 +61,11 @@ func NewConsumerMetrics(reg prometheus.Registerer) *ConsumerMetrics {
 			Help: "Lag of the most recently committed event.",
 		}),
 	}
-	reg.MustRegister(m.handled, m.failures, m.invalid, m.lag, m.lastLag)
+	m.poisoned = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hotline_events_poisoned_total",
+		Help: "Valid events whose handling kept failing (not an outage) and that were parked in dead_events for replay.",
+	})
+	reg.MustRegister(m.handled, m.failures, m.invalid, m.poisoned, m.lag, m.lastLag)
 	return m
 }
 
@@ -156,8 +163,14 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg, h Handler) {
 	}
 	log := c.log.With(zap.String("event_id", env.ID), zap.String("type", string(env.Type)),
 		zap.String("call_id", env.CallID), zap.String("case_id", env.CaseID))
-	if err := h.Handle(ctx, env); err != nil {
+	hctx, cancel := context.WithTimeout(ctx, c.cfg.HandlerTimeout)
+	err = h.Handle(hctx, env)
+	cancel()
+	if err != nil {
 		c.metrics.failures.Inc()
+		if c.park(ctx, msg, h, log, err) {
+			return
+		}
 		delay := redeliveryDelay(msg)
 		log.Warn("event handling failed; redelivering", zap.Error(err), zap.Duration("delay", delay))
 		_ = msg.NakWithDelay(delay)
@@ -168,6 +181,65 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg, h Handler) {
 	lag := time.Since(env.Time).Seconds()
 	c.metrics.lag.Observe(lag)
 	c.metrics.lastLag.Set(lag)
+}
+
+// park moves an event that cannot be handled to the handler's dead letters
+// (HandleInvalid) and acknowledges it, so that the consumer goes on: at once
+// when it breaks the contract (event.ErrInvalid, e.g. a payload that does not
+// decode), after MaxAttempts deliveries when it keeps failing for any reason
+// but an outage. An outage (network, timeout) is retried for ever: parking
+// needs the database too, and the event will go through when it is back.
+func (c *Consumer) park(ctx context.Context, msg jetstream.Msg, h Handler, log *zap.Logger, err error) bool {
+	invalid := errors.Is(err, event.ErrInvalid)
+	n := deliveries(msg)
+	if !invalid && (Transient(err) || n < c.cfg.MaxAttempts) {
+		return false
+	}
+	cause := fmt.Errorf("after %d deliveries: %w", n, err)
+	if perr := h.HandleInvalid(ctx, msg.Subject(), msg.Data(), cause); perr != nil {
+		log.Warn("parking a failing event failed; will retry", zap.Error(perr))
+		return false
+	}
+	if invalid {
+		c.metrics.invalid.Inc()
+	} else {
+		c.metrics.poisoned.Inc()
+	}
+	log.Error("event parked in dead_events (replay: hotlinectl events replay)", zap.Bool("contract", invalid),
+		zap.Int("deliveries", n), zap.Error(err))
+	c.ack(ctx, msg)
+	return true
+}
+
+// Transient tells whether a handler error is an outage (network, deadline)
+// rather than something wrong with the event.
+func Transient(err error) bool {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.As(err, &ne) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return true
+	}
+	// Database errors, without importing a driver: SQLSTATE classes of
+	// connection trouble (08), operator intervention such as a restart (57),
+	// insufficient resources (53) and transaction rollback (40) are outages.
+	var sqlErr interface{ SQLState() string }
+	if errors.As(err, &sqlErr) {
+		switch st := sqlErr.SQLState(); {
+		case len(st) >= 2 && (st[:2] == "08" || st[:2] == "57" || st[:2] == "53" || st[:2] == "40"):
+			return true
+		}
+	}
+	// pgconn marks errors where nothing reached the server.
+	var retry interface{ SafeToRetry() bool }
+	return errors.As(err, &retry) && retry.SafeToRetry()
+}
+
+func deliveries(msg jetstream.Msg) int {
+	md, err := msg.Metadata()
+	if err != nil {
+		return 1
+	}
+	return int(md.NumDelivered)
 }
 
 // ack waits for the server to confirm, so that a crash right after a commit is the

@@ -26,6 +26,11 @@ type PublisherMetrics struct {
 	failures   prometheus.Counter
 	spoolDepth prometheus.Gauge
 	lag        prometheus.Histogram
+	// spoolFailures counts events that could not be written to the spool
+	// (disk full): the caller learns it from Publish's error; ops from this.
+	spoolFailures prometheus.Counter
+	// spoolBad counts damaged spool files moved aside (.bad).
+	spoolBad prometheus.Counter
 }
 
 // NewPublisherMetrics registers the publisher's series with reg.
@@ -49,7 +54,15 @@ func NewPublisherMetrics(reg prometheus.Registerer) *PublisherMetrics {
 			Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5, 30, 120, 600},
 		}),
 	}
-	reg.MustRegister(m.published, m.failures, m.spoolDepth, m.lag)
+	m.spoolFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hotline_event_spool_failures_total",
+		Help: "Events that could not be written to the local spool (disk full?) and so were not recorded.",
+	})
+	m.spoolBad = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hotline_event_spool_quarantined_total",
+		Help: "Damaged spooled events moved aside (.bad) for a person.",
+	})
+	reg.MustRegister(m.published, m.failures, m.spoolDepth, m.lag, m.spoolFailures, m.spoolBad)
 	return m
 }
 
@@ -118,6 +131,7 @@ func (p *Publisher) Publish(env event.Envelope) error {
 	p.count(+1)
 	if err := writeFileSync(p.dir, env.ID+".json", data); err != nil {
 		p.count(-1)
+		p.metrics.spoolFailures.Inc()
 		return fmt.Errorf("spool event %s: %w", env.ID, err)
 	}
 	if p.afterWrite != nil {
@@ -204,6 +218,7 @@ func (p *Publisher) send(ctx context.Context, name string) error {
 		// A damaged file would block the spool forever; move it aside for a person.
 		bad := path + ".bad"
 		p.log.Error("spooled event is unreadable, moved aside", zap.String("file", bad), zap.Error(err))
+		p.metrics.spoolBad.Inc()
 		p.forget()
 		return errors.Join(err, os.Rename(path, bad))
 	}

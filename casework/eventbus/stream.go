@@ -32,6 +32,14 @@ type Config struct {
 	// AckWait is how long the consumer's handler may take before JetStream
 	// redelivers the event (tests shorten it).
 	AckWait time.Duration
+	// HandlerTimeout bounds one handling of one event (a hung database call
+	// must not hold the consumer); default two thirds of AckWait.
+	HandlerTimeout time.Duration
+	// MaxAttempts is how many times an event may fail for a reason that is
+	// not an outage (network, timeout) before it is parked in dead_events
+	// as poison (default 10). An event that breaks the contract is parked
+	// at once.
+	MaxAttempts int
 }
 
 // Validate reports configuration mistakes before anything connects.
@@ -61,6 +69,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AckWait == 0 {
 		c.AckWait = 30 * time.Second
+	}
+	if c.HandlerTimeout == 0 {
+		c.HandlerTimeout = c.AckWait * 2 / 3
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 10
 	}
 	return c
 }

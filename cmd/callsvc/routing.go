@@ -82,6 +82,7 @@ func loadRoutingConfig(getenv func(string) string, cfg config) (routingConfig, e
 		DutyLineTimeout: e.Duration("HOTLINE_DUTYLINE_TIMEOUT", 30*time.Second),
 		DutyLineTrunks:  strings.Split(e.Str("HOTLINE_DUTYLINE_TRUNKS", "dutylines"), ","),
 		RecordingsDir:   e.Str("HOTLINE_RECORDINGS_DIR", filepath.Join(cfg.DataDir, "recordings")),
+		StateFile:       e.Str("HOTLINE_AGENTS_STATE", filepath.Join(filepath.Dir(cfg.SpoolDir), "agents.json")),
 		Pool: routing.PoolConfig{
 			WrapUp:     e.Duration("HOTLINE_AGENT_WRAPUP", 15*time.Second),
 			MaxMissed:  e.Int("HOTLINE_AGENT_MAX_MISSED", 2),

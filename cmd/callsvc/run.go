@@ -52,6 +52,17 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
+	// Crash recovery: every call in progress has a durable record; at each
+	// (re)connect the calls an earlier process left are adopted or ended.
+	recovery, err := loadRecoveryConfig(getenv, cfg)
+	if err != nil {
+		return err
+	}
+	journal, err := ari.NewJournal(recovery.CallsDir)
+	if err != nil {
+		return err
+	}
+	client.SetJournal(journal)
 	// Working-day calendar: embedded notices, the last snapshot cached, then
 	// whatever casework publishes (imports take effect without a restart).
 	calFeed, err := newCalendarFeed(cfg.CalendarCache, eventbus.CalendarBucket(cfg.Bus.Stream),
@@ -155,6 +166,10 @@ func run(ctx context.Context, getenv func(string) string) error {
 	g.Go(func() error { return pub.Run(pubCtx) })
 	g.Go(func() error { return client.Run(ariCtx, callCtx, front) })
 	g.Go(func() error { return calFeed.run(pubCtx, calJS) })
+	if recovery.FallbackInbox != "" {
+		// Messages callers left in the dialplan fallback reach the inbox.
+		g.Go(func() error { return front.RunFallbackImport(pubCtx, recovery.FallbackInbox, recovery.FallbackScan) })
+	}
 	if callbacks != nil {
 		// Requests are taken and new callbacks started until SIGTERM; calls in
 		// progress then finish within the drain like any other call.
@@ -171,6 +186,12 @@ func run(ctx context.Context, getenv func(string) string) error {
 		log.Warn("drain timeout: ending remaining calls", zap.Error(err))
 	}
 	cancel()
+	if recovery.Handover {
+		// Conversations and waiting callers need no process: leave them in
+		// Asterisk for the next one (zero-downtime restart); callers in the
+		// voice flow go to the fallback.
+		client.Detach()
+	}
 	endCalls()
 	wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_ = client.Wait(wctx)

@@ -26,7 +26,10 @@ type config struct {
 	// VoicemailDir and FaxDir are where the call service stores messages and
 	// received faxes; casework serves files only from inside them.
 	VoicemailDir, FaxDir string
-	Bus                  eventbus.Config
+	// DBStatementTimeout and DBConnectTimeout bound every statement and dial.
+	DBStatementTimeout time.Duration
+	DBConnectTimeout   time.Duration
+	Bus                eventbus.Config
 	// Durable is the JetStream consumer name; every casework instance shares it.
 	Durable string
 	// DutyLineTrunks are the PJSIP trunks a unit's duty line may be dialled through.
@@ -76,6 +79,21 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Stream:      e.Str("HOTLINE_STREAM", "HOTLINE"),
 		SubjectRoot: e.Str("HOTLINE_SUBJECT_ROOT", event.DefaultSubjectRoot),
 	}
+	// HOTLINE_EVENT_MAX_ATTEMPTS [10]: deliveries of an event that keeps failing
+	// (not an outage) before it is parked in dead_events (hotlinectl events replay).
+	// HOTLINE_EVENT_TIMEOUT [20s]: bound of one event's handling.
+	c.Bus.MaxAttempts = e.Int("HOTLINE_EVENT_MAX_ATTEMPTS", 10)
+	c.Bus.HandlerTimeout = e.Duration("HOTLINE_EVENT_TIMEOUT", 20*time.Second)
+	e.Check(c.Bus.MaxAttempts < 1, "HOTLINE_EVENT_MAX_ATTEMPTS must be at least 1")
+	e.Check(c.Bus.HandlerTimeout < time.Second || c.Bus.HandlerTimeout >= 30*time.Second,
+		"HOTLINE_EVENT_TIMEOUT must be between 1s and the consumer's 30s ack wait")
+	// HOTLINE_DB_STATEMENT_TIMEOUT [30s]: no statement runs longer (a lock or a
+	// runaway query must not hold a consumer or an API request).
+	// HOTLINE_DB_CONNECT_TIMEOUT [5s]: dialing PostgreSQL.
+	c.DBStatementTimeout = e.Duration("HOTLINE_DB_STATEMENT_TIMEOUT", 30*time.Second)
+	c.DBConnectTimeout = e.Duration("HOTLINE_DB_CONNECT_TIMEOUT", 5*time.Second)
+	e.Check(c.DBStatementTimeout < time.Second, "HOTLINE_DB_STATEMENT_TIMEOUT must be at least 1s")
+	e.Check(c.DBConnectTimeout < time.Second, "HOTLINE_DB_CONNECT_TIMEOUT must be at least 1s")
 	c.Durable = e.Str("HOTLINE_CONSUMER", "casework")
 	// HOTLINE_DUTYLINE_TRUNKS [dutylines]: comma-separated; the same list the call
 	// service and hotlinectl use, so the directory only holds dialable duty lines.

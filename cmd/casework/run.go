@@ -50,7 +50,15 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	// Bounded database work: a dial, a statement, a transaction left idle.
+	pcfg.ConnConfig.ConnectTimeout = cfg.DBConnectTimeout
+	pcfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(cfg.DBStatementTimeout.Milliseconds())
+	pcfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = fmt.Sprint((2 * cfg.DBStatementTimeout).Milliseconds())
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}

@@ -41,11 +41,16 @@ const usage = `usage: hotlinectl <command> [flags]
                                               lines; in force on both services within a minute
   calendar show YEAR                          the year's days off and makeup working days
                                               in force (official or provisional) and its imports
+  events dead                                 messages the consumer parked in dead_events
+                                              (broken contract, or failing N times)
+  events replay --id N | --all                publish parked messages to the stream again
+                                              (after the cause is fixed); removes them
 
 environment:
   HOTLINE_DATABASE_URL     PostgreSQL URL (required)
   HOTLINE_DUTYLINE_TRUNKS  comma-separated PJSIP trunks duty lines may be
                            dialled through (default: dutylines)
+  HOTLINE_NATS_URL         NATS for events replay (default: nats://127.0.0.1:4222)
 `
 
 // errUsage marks mistakes in the command line; main prints the usage for them.
@@ -59,10 +64,14 @@ func usageErr(format string, args ...any) error {
 type config struct {
 	DatabaseURL string
 	Trunks      []string
+	NatsURL     string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
-	c := config{DatabaseURL: strings.TrimSpace(getenv("HOTLINE_DATABASE_URL"))}
+	c := config{DatabaseURL: strings.TrimSpace(getenv("HOTLINE_DATABASE_URL")), NatsURL: strings.TrimSpace(getenv("HOTLINE_NATS_URL"))}
+	if c.NatsURL == "" {
+		c.NatsURL = "nats://127.0.0.1:4222"
+	}
 	if c.DatabaseURL == "" {
 		return c, errors.New("HOTLINE_DATABASE_URL is required (e.g. postgres://hotline@127.0.0.1:5432/hotline?sslmode=disable)")
 	}
@@ -95,7 +104,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	}
 	cmd := args[0]
-	if len(args) > 1 && (cmd == "user" || cmd == "token" || cmd == "units" || cmd == "calendar") {
+	if len(args) > 1 && (cmd == "user" || cmd == "token" || cmd == "units" || cmd == "calendar" || cmd == "events") {
 		cmd += " " + args[1]
 		args = args[2:]
 	} else {
@@ -113,6 +122,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"units list":      cmdUnitsList,
 		"calendar import": cmdCalendarImport,
 		"calendar show":   cmdCalendarShow,
+		"events dead":     cmdEventsDead,
+		"events replay":   cmdEventsReplay,
 	}
 	h, ok := handlers[cmd]
 	if !ok {

@@ -189,6 +189,14 @@ func startHotline(t *testing.T, opts ...option) *hotline {
 		"HOTLINE_CALLSVC_HTTP_ADDR="+h.callHTTP,
 		fmt.Sprintf("HOTLINE_CASEWORK_HTTP_ADDR=127.0.0.1:%d", casePort),
 		"HOTLINE_DRAIN_TIMEOUT=5s",
+		// The fallback's native mailbox of this package's Asterisk instance,
+		// imported into the inbox (scanned often: tests wait for it).
+		"HOTLINE_FALLBACK_MAILBOX="+filepath.Join(st.dataDir, "asterisk", st.instance, "spool", "voicemail", "hotline", "12345", "INBOX"),
+		"HOTLINE_FALLBACK_SCAN=1s",
+		// Tests share one Asterisk: a test's calls must not outlive its call
+		// service (the handover on SIGTERM is on in production; the recovery
+		// tests turn it on).
+		"HOTLINE_DRAIN_HANDOVER=off",
 	)
 	h.caseHTTP = fmt.Sprintf("127.0.0.1:%d", casePort)
 	for _, o := range opts {

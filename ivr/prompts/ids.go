@@ -12,6 +12,9 @@ const (
 	SystemBusy      ID = "system-busy"
 	PleaseHold      ID = "please-hold"
 	Goodbye         ID = "goodbye"
+	// CallResumed apologises to a caller whose call the service took back
+	// after a crash or restart, before the menu again.
+	CallResumed ID = "call-resumed"
 
 	ClosedHours   ID = "closed-hours"
 	AllAgentsBusy ID = "all-agents-busy"
@@ -62,7 +65,7 @@ const (
 
 // AllIDs lists every constant above, in table order.
 var AllIDs = []ID{
-	Greeting, FallbackApology, RecordingNotice, SystemBusy, PleaseHold, Goodbye,
+	Greeting, FallbackApology, RecordingNotice, SystemBusy, PleaseHold, Goodbye, CallResumed,
 	ClosedHours, AllAgentsBusy, MenuMain, InvalidKey, NoInput, TooManyErrors, ServiceUnavailable,
 	QueueConnecting, QueuePositionBefore, QueuePositionAfter, QueueWaitBefore, QueueWaitAfter, QueueOverflow, AgentIntro,
 	AbusiveCallEnd,

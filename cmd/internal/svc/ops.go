@@ -75,7 +75,10 @@ func NewOps(addr string, reg *prometheus.Registry, ready func() error, log *zap.
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	o.srv = &http.Server{Handler: o.Mux, ReadHeaderTimeout: 10 * time.Second}
+	// A slow or stuck client must not hold a connection for ever. No
+	// WriteTimeout: screen pops are a long-lived SSE stream on this server.
+	o.srv = &http.Server{Handler: o.Mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	return o, nil
 }
 
