@@ -92,67 +92,73 @@ func (r *OutboxRelay) Run(ctx context.Context) error {
 
 // RelayOnce publishes up to one batch in outbox order and returns how many went.
 func (r *OutboxRelay) RelayOnce(ctx context.Context) (int, error) {
-	sent := 0
-	var pubErr error
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		var locked bool
-		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, outboxLockKey).Scan(&locked); err != nil {
-			return fmt.Errorf("outbox lock: %w", err)
-		}
-		if !locked {
-			return nil // another instance is relaying
-		}
-		rows, err := tx.Query(ctx, `SELECT id, event_id::text, type, envelope FROM case_outbox ORDER BY id LIMIT $1`, r.batch)
-		if err != nil {
-			return fmt.Errorf("read outbox: %w", err)
-		}
-		type row struct {
-			id         int64
-			eventID, t string
-			body       []byte
-		}
-		batch, err := pgx.CollectRows(rows, func(cr pgx.CollectableRow) (row, error) {
-			var x row
-			return x, cr.Scan(&x.id, &x.eventID, &x.t, &x.body)
-		})
-		if err != nil {
-			return fmt.Errorf("read outbox: %w", err)
-		}
-		var done []int64
-		for _, x := range batch {
-			// Normalise through the envelope type so the wire form is the contract's.
-			var env event.Envelope
-			if err := json.Unmarshal(x.body, &env); err != nil {
-				pubErr = fmt.Errorf("outbox row %d: %w", x.id, err)
-				break
-			}
-			data, _ := json.Marshal(env)
-			msg := &nats.Msg{Subject: event.Subject(r.root, event.Type(x.t)), Data: data, Header: nats.Header{}}
-			actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			_, err := r.js.PublishMsg(actx, msg, jetstream.WithMsgID(x.eventID))
-			cancel()
-			if err != nil {
-				pubErr = fmt.Errorf("publish %s %s: %w", x.t, x.eventID, err)
-				break // keep order: nothing after a failed event goes first
-			}
-			done = append(done, x.id)
-		}
-		if len(done) > 0 {
-			if _, err := tx.Exec(ctx, `DELETE FROM case_outbox WHERE id = ANY($1)`, done); err != nil {
-				return fmt.Errorf("delete relayed outbox rows: %w", err)
-			}
-		}
-		sent = len(done)
-		var depth int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM case_outbox`).Scan(&depth); err == nil {
-			r.depth.Set(float64(depth - len(done)))
-		}
-		// Commit what was acknowledged even when a later publish failed.
-		return nil
+	// One relay at a time across casework instances, held by a session lock on
+	// one connection, not by a transaction: publishing waits on the broker (up
+	// to seconds when it is slow), and an open transaction that long would hold
+	// back vacuum and every lock it took.
+	conn, err := r.pool.Acquire(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("outbox: acquire connection: %w", err)
+	}
+	defer conn.Release()
+	var locked bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, outboxLockKey).Scan(&locked); err != nil {
+		return 0, fmt.Errorf("outbox lock: %w", err)
+	}
+	if !locked {
+		return 0, nil // another instance is relaying
+	}
+	defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, outboxLockKey) }()
+
+	rows, err := conn.Query(ctx, `SELECT id, event_id::text, type, envelope FROM case_outbox ORDER BY id LIMIT $1`, r.batch)
+	if err != nil {
+		return 0, fmt.Errorf("read outbox: %w", err)
+	}
+	type row struct {
+		id         int64
+		eventID, t string
+		body       []byte
+	}
+	batch, err := pgx.CollectRows(rows, func(cr pgx.CollectableRow) (row, error) {
+		var x row
+		return x, cr.Scan(&x.id, &x.eventID, &x.t, &x.body)
 	})
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("read outbox: %w", err)
 	}
-	r.published.Add(float64(sent))
-	return sent, pubErr
+	var done []int64
+	var pubErr error
+	for _, x := range batch {
+		// Normalise through the envelope type so the wire form is the contract's.
+		var env event.Envelope
+		if err := json.Unmarshal(x.body, &env); err != nil {
+			pubErr = fmt.Errorf("outbox row %d: %w", x.id, err)
+			break
+		}
+		data, _ := json.Marshal(env)
+		msg := &nats.Msg{Subject: event.Subject(r.root, event.Type(x.t)), Data: data, Header: nats.Header{}}
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := r.js.PublishMsg(actx, msg, jetstream.WithMsgID(x.eventID))
+		cancel()
+		if err != nil {
+			pubErr = fmt.Errorf("publish %s %s: %w", x.t, x.eventID, err)
+			break // keep order: nothing after a failed event goes first
+		}
+		done = append(done, x.id)
+	}
+	// What was acknowledged is deleted even when a later publish failed. A crash
+	// before this line republishes those rows: the same Nats-Msg-Id within the
+	// stream's duplicate window, and the event ID as the database key after it,
+	// keep them single.
+	if len(done) > 0 {
+		if _, err := conn.Exec(ctx, `DELETE FROM case_outbox WHERE id = ANY($1)`, done); err != nil {
+			return 0, fmt.Errorf("delete relayed outbox rows: %w", err)
+		}
+	}
+	var depth int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM case_outbox`).Scan(&depth); err == nil {
+		r.depth.Set(float64(depth))
+	}
+	r.published.Add(float64(len(done)))
+	return len(done), pubErr
 }
