@@ -202,6 +202,7 @@ func NewCallbacks(cfg CallbackConfig, front *Service, dialer Dialer, log *zap.Lo
 	if len(files) > 0 {
 		cb.log.Info("spooled callbacks resumed", zap.Int("count", len(files)))
 	}
+	cb.forgetOldDone()
 	return cb, nil
 }
 
@@ -235,6 +236,10 @@ func (cb *Callbacks) Handle(ctx context.Context, env event.Envelope) error {
 	if _, ok := cb.jobs[env.ID]; ok {
 		return nil
 	}
+	if _, err := os.Stat(cb.donePath(env.ID)); err == nil {
+		log.Info("callback request already carried out; not dialled again")
+		return nil
+	}
 	j := &callbackJob{EventID: env.ID, CaseID: env.CaseID, CaseNumber: p.CaseNumber, Number: p.Number, NextAt: cb.now()}
 	if err := cb.save(j); err != nil {
 		return err // not acknowledged: redelivered
@@ -257,6 +262,37 @@ func (cb *Callbacks) HandleInvalid(ctx context.Context, subject string, data []b
 
 func (cb *Callbacks) path(j *callbackJob) string {
 	return filepath.Join(cb.cfg.SpoolDir, j.EventID+".json")
+}
+
+// donePath marks a request whose callback is over. The mark outlives the
+// stream's copy of the request (doneRetention > the stream's 30 days), so a
+// redelivered or duplicated request never makes the citizen's phone ring
+// again.
+func (cb *Callbacks) donePath(eventID string) string {
+	return filepath.Join(cb.cfg.SpoolDir, eventID+".done")
+}
+
+const doneRetention = 45 * 24 * time.Hour
+
+// finish ends a job: the done mark first (fsynced), then the request.
+func (cb *Callbacks) finish(j *callbackJob) {
+	stamp := []byte(cb.now().UTC().Format(time.RFC3339) + "\n")
+	if err := ari.WriteFileSync(cb.donePath(j.EventID), stamp, 0o640); err != nil {
+		cb.log.Error("callback done mark not written; a redelivered request could call again",
+			zap.String("case_number", j.CaseNumber), zap.Error(err))
+	}
+	delete(cb.jobs, j.EventID)
+	_ = os.Remove(cb.path(j))
+}
+
+// forgetOldDone removes done marks past doneRetention.
+func (cb *Callbacks) forgetOldDone() {
+	marks, _ := filepath.Glob(filepath.Join(cb.cfg.SpoolDir, "*.done"))
+	for _, m := range marks {
+		if fi, err := os.Stat(m); err == nil && cb.now().Sub(fi.ModTime()) > doneRetention {
+			_ = os.Remove(m)
+		}
+	}
 }
 
 // save writes j atomically (callers hold cb.mu).
@@ -396,8 +432,7 @@ func (cb *Callbacks) attempt(ctx context.Context, j *callbackJob) {
 		}
 		cb.emitFinal(j, callID, result)
 		cb.mu.Lock()
-		delete(cb.jobs, j.EventID)
-		_ = os.Remove(cb.path(j))
+		cb.finish(j)
 		cb.mu.Unlock()
 		return
 	}

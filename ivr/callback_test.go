@@ -1,8 +1,11 @@
 package ivr
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/hotline12345/hotline/casework/calendar"
+	"github.com/hotline12345/hotline/casework/event"
 )
 
 func TestCallingHours(t *testing.T) {
@@ -228,5 +232,35 @@ func TestCallbacksRealCalendar(t *testing.T) {
 	cb2 := &Callbacks{cfg: CallbackConfig{Hours: hours, Days: cal}, jobs: map[string]*callbackJob{"b": {EventID: "b"}}, log: zap.NewNop()}
 	if got := cb2.due(shanghaiTime(t, "2027-01-04 10:00")); len(got) != 1 {
 		t.Fatalf("Monday of a provisional year: %d due, want 1", len(got))
+	}
+}
+
+// A request whose callback is over is never carried out again: a redelivery
+// (an acknowledgement lost in a crash) or a duplicate of the same request
+// finds the done mark, even after a restart, and nobody is dialled twice.
+func TestCallbackRequestCarriedOutOnce(t *testing.T) {
+	dir := t.TempDir()
+	newCB := func() *Callbacks {
+		return &Callbacks{cfg: CallbackConfig{SpoolDir: dir}, jobs: map[string]*callbackJob{}, log: zap.NewNop(),
+			now: time.Now, wake: make(chan struct{}, 1)}
+	}
+	env, err := event.New(event.CallbackRequested, "casework", "", event.CallbackRequestedPayload{CaseNumber: "202612010001", Number: "13800138000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := newCB()
+	if err := cb.Handle(context.Background(), env); err != nil || len(cb.jobs) != 1 {
+		t.Fatalf("first delivery: %v, %d jobs", err, len(cb.jobs))
+	}
+	cb.mu.Lock()
+	cb.finish(cb.jobs[env.ID])
+	cb.mu.Unlock()
+	for i, c := range []*Callbacks{cb, newCB()} { // the same process, and one after a restart
+		if err := c.Handle(context.Background(), env); err != nil || len(c.jobs) != 0 {
+			t.Fatalf("redelivery %d after the callback was over: %v, %d jobs", i, err, len(c.jobs))
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, env.ID+".json")); !os.IsNotExist(err) {
+		t.Errorf("the finished request is still spooled: %v", err)
 	}
 }

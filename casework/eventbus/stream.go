@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,10 +26,20 @@ type Config struct {
 	SubjectRoot string
 	// MaxAge bounds how long the stream keeps events; the database is the record.
 	MaxAge time.Duration
+	// MaxBytes bounds the stream's size (0: no bound but MaxAge).
+	MaxBytes int64
+	// Replicas is the stream's replication in a NATS cluster (1 on one server).
+	Replicas int
 	// DuplicateWindow is how long JetStream remembers Nats-Msg-Id values. A spooled
-	// event republished within it is dropped by the server; outside it, the database's
-	// unique key still stores it once.
+	// event whose acknowledgement was lost is sent again when the broker is back,
+	// possibly hours later: within the window the server drops the copy, outside
+	// it the database's unique key still stores it once and the callbacks keep
+	// their own record of requests done (ivr), so the default covers a day.
 	DuplicateWindow time.Duration
+	// Manage: this service owns the stream's settings and brings an existing
+	// stream up to them (casework). Others only create it when missing, and never
+	// reset what an operator or the owner set.
+	Manage bool
 	// AckWait is how long the consumer's handler may take before JetStream
 	// redelivers the event (tests shorten it).
 	AckWait time.Duration
@@ -65,7 +76,10 @@ func (c Config) withDefaults() Config {
 		c.MaxAge = 30 * 24 * time.Hour
 	}
 	if c.DuplicateWindow == 0 {
-		c.DuplicateWindow = 10 * time.Minute
+		c.DuplicateWindow = min(DefaultDuplicateWindow, c.MaxAge) // JetStream refuses a window past the age
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
 	}
 	if c.AckWait == 0 {
 		c.AckWait = 30 * time.Second
@@ -101,21 +115,52 @@ func Connect(cfg Config, name string, log *zap.Logger) (*nats.Conn, error) {
 	return nc, nil
 }
 
-// EnsureStream creates the stream or brings its configuration up to date.
+// DefaultDuplicateWindow: a day of event IDs (see Config.DuplicateWindow).
+const DefaultDuplicateWindow = 24 * time.Hour
+
+// EnsureStream creates the stream if it is missing. An existing stream is
+// brought up to the configured subjects, limits and replicas only by the
+// service that manages it (Config.Manage), and only where they differ; others
+// leave it as they find it.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.Stream, error) {
 	cfg = cfg.withDefaults()
-	sc := jetstream.StreamConfig{
+	want := jetstream.StreamConfig{
 		Name:        cfg.Stream,
 		Description: "12345 hotline call and case events",
 		Subjects:    []string{cfg.SubjectRoot + ".>"},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		MaxAge:      cfg.MaxAge,
+		MaxBytes:    cfg.MaxBytes,
+		Replicas:    cfg.Replicas,
 		Duplicates:  cfg.DuplicateWindow,
 	}
-	s, err := js.CreateOrUpdateStream(ctx, sc)
+	if want.MaxBytes == 0 {
+		want.MaxBytes = -1
+	}
+	s, err := js.Stream(ctx, cfg.Stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		s, err = js.CreateStream(ctx, want)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			s, err = js.Stream(ctx, cfg.Stream) // another service created it meanwhile
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ensure stream %s: %w", cfg.Stream, err)
+	}
+	if !cfg.Manage {
+		return s, nil
+	}
+	have := s.CachedInfo().Config
+	if slices.Equal(have.Subjects, want.Subjects) && have.MaxAge == want.MaxAge && have.MaxBytes == want.MaxBytes &&
+		have.Replicas == want.Replicas && have.Duplicates == want.Duplicates {
+		return s, nil
+	}
+	next := have
+	next.Subjects, next.MaxAge, next.MaxBytes, next.Replicas, next.Duplicates =
+		want.Subjects, want.MaxAge, want.MaxBytes, want.Replicas, want.Duplicates
+	if s, err = js.UpdateStream(ctx, next); err != nil {
+		return nil, fmt.Errorf("update stream %s to the configured limits: %w", cfg.Stream, err)
 	}
 	return s, nil
 }

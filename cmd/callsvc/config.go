@@ -11,7 +11,6 @@ import (
 
 	"github.com/hotline12345/hotline/ari"
 	"github.com/hotline12345/hotline/casework/calendar"
-	"github.com/hotline12345/hotline/casework/event"
 	"github.com/hotline12345/hotline/casework/eventbus"
 	"github.com/hotline12345/hotline/cmd/internal/svc"
 	"github.com/hotline12345/hotline/ivr"
@@ -78,11 +77,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Application:  e.Str("HOTLINE_ARI_APP", "hotline"),
 		DrainContext: e.Str("HOTLINE_DRAIN_CONTEXT", "from-carrier"),
 	}
-	c.Bus = eventbus.Config{
-		URL:         e.Str("HOTLINE_NATS_URL", "nats://127.0.0.1:4222"),
-		Stream:      e.Str("HOTLINE_STREAM", "HOTLINE"),
-		SubjectRoot: e.Str("HOTLINE_SUBJECT_ROOT", event.DefaultSubjectRoot),
-	}
+	c.Bus = svc.BusConfig(e)
 	c.DrainTimeout = e.Duration("HOTLINE_DRAIN_TIMEOUT", 30*time.Second)
 	c.MaxCallTime = e.Duration("HOTLINE_MAX_CALL_TIME", 2*time.Hour)
 

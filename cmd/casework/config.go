@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hotline12345/hotline/casework/event"
 	"github.com/hotline12345/hotline/casework/eventbus"
 	"github.com/hotline12345/hotline/casework/policy"
 	"github.com/hotline12345/hotline/casework/region"
@@ -74,11 +73,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 				"the database URL uses a demo password outside the demo profile")
 		}
 	}
-	c.Bus = eventbus.Config{
-		URL:         e.Str("HOTLINE_NATS_URL", "nats://127.0.0.1:4222"),
-		Stream:      e.Str("HOTLINE_STREAM", "HOTLINE"),
-		SubjectRoot: e.Str("HOTLINE_SUBJECT_ROOT", event.DefaultSubjectRoot),
-	}
+	c.Bus = svc.BusConfig(e)
+	c.Bus.Manage = true // casework owns the stream's settings
 	// HOTLINE_EVENT_MAX_ATTEMPTS [10]: deliveries of an event that keeps failing
 	// (not an outage) before it is parked in dead_events (hotlinectl events replay).
 	// HOTLINE_EVENT_TIMEOUT [20s]: bound of one event's handling.
