@@ -22,6 +22,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hotline12345/hotline/casework/eventbus"
 	"github.com/hotline12345/hotline/casework/eventbus/natstest"
 	"github.com/hotline12345/hotline/casework/store/pgtest"
 )
@@ -131,6 +132,7 @@ func (s *stack) stackCmd(args ...string) ([]byte, error) {
 // process and (unless stopped) a call service process.
 type hotline struct {
 	t        *testing.T
+	bus      eventbus.Config // the test's own stream and subject root
 	dbURL    string
 	pool     *pgxpool.Pool
 	env      []string
@@ -162,7 +164,7 @@ func beforeCallService(fn func(h *hotline)) option {
 func startHotline(t *testing.T, opts ...option) *hotline {
 	t.Helper()
 	bus := natstest.Config(t, natstest.URL())
-	h := &hotline{t: t, dbURL: pgtest.NewDatabase(t), logDir: t.TempDir()}
+	h := &hotline{t: t, bus: bus, dbURL: pgtest.NewDatabase(t), logDir: t.TempDir()}
 	if d := os.Getenv("E2E_KEEP_LOGS"); d != "" {
 		// Services' logs of a passing run, for a look at timings
 		// (one test at a time: each run overwrites them).
