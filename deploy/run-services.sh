@@ -40,7 +40,9 @@ demo_bootstrap() {
     "$BIN/hotlinectl" units import "$REPO_DIR/deploy/demo/units.csv"
     [[ -f $tokens ]] && { echo "[run] demo tokens in $tokens"; return; }
     install -d -m 0700 "$(dirname "$tokens")"
-    umask 077
+    # The token file alone is private: a umask set here would also reach the
+    # services started below, and Asterisk could not read what they write.
+    (umask 077; : >"$tokens.tmp")
     {
         id=$("$BIN/hotlinectl" user add --name 演示管理员 --role admin)
         echo "ADMIN_TOKEN=$("$BIN/hotlinectl" token create --user "$id")"

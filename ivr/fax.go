@@ -76,6 +76,11 @@ func LoadFaxCatalogue(ctx context.Context, cfg FaxConfig) (*FaxCatalogue, error)
 	if err := os.MkdirAll(out, 0o770); err != nil {
 		return nil, fmt.Errorf("fax catalogue: %w", err)
 	}
+	// Asterisk (group of the fax store) reads the documents: whatever the
+	// umask made of the directory, it must be group-readable.
+	if err := os.Chmod(out, 0o770|os.ModeSetgid); err != nil {
+		return nil, fmt.Errorf("fax catalogue: %w", err)
+	}
 	c := &FaxCatalogue{cfg: cfg, docs: map[string]FaxDocument{}}
 	for _, e := range entries {
 		m := docName.FindStringSubmatch(e.Name())
