@@ -62,6 +62,26 @@ type Server struct {
 	authed   *http.ServeMux // routes behind bearer authentication
 	public   *http.ServeMux // routes anyone may call
 	authWrap http.Handler
+	// sessions lets browsers call the API with a session cookie (UseSessions).
+	sessions    SessionAuth
+	sessionWrap http.Handler
+}
+
+// SessionAuth authenticates browsers by session cookie (casework/desk): its
+// middleware puts the session's user in the request's context as the bearer
+// middleware does, and refuses unsafe requests without the CSRF token.
+type SessionAuth interface {
+	HasSession(r *http.Request) bool
+	Middleware(next http.Handler) http.Handler
+}
+
+// UseSessions accepts session cookies on the authenticated routes for requests
+// without an Authorization header (machines keep using bearer tokens).
+func (s *Server) UseSessions(a SessionAuth) {
+	s.sessions = a
+	s.sessionWrap = a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveMux(s.authed, w, r)
+	}))
 }
 
 // New builds the server with the unit, user and token routes registered.
@@ -145,6 +165,10 @@ func (s *Server) Handler() http.Handler {
 		}
 		if _, pattern := s.authed.Handler(r); pattern != "" {
 			reqctx.SetRoute(r.Context(), pattern) // so that refused requests count per route too
+		}
+		if s.sessions != nil && r.Header.Get("Authorization") == "" && s.sessions.HasSession(r) {
+			s.sessionWrap.ServeHTTP(w, r)
+			return
 		}
 		s.authWrap.ServeHTTP(w, r)
 	}))

@@ -35,6 +35,8 @@ type config struct {
 	ClaimTimeout time.Duration
 	// CalendarRefresh is the time between checks for imported holiday notices.
 	CalendarRefresh time.Duration
+	// Desk is the agent desktop's settings (desk.go).
+	Desk deskConfig
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -78,6 +80,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	// hotlinectl within this (the issue asks for under a minute).
 	c.CalendarRefresh = e.Duration("HOTLINE_CALENDAR_REFRESH", 15*time.Second)
 	e.Check(c.CalendarRefresh <= 0 || c.CalendarRefresh > time.Minute, "HOTLINE_CALENDAR_REFRESH must be between 0 and 1m")
+	c.Desk = loadDeskConfig(e)
 	if err := e.Err(); err != nil {
 		return c, err
 	}
