@@ -133,6 +133,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 	attachHumanService(human, ops.Mux, nc) // routing: agents' API on the ops mux + screen pops on NATS
+	phones := attachSoftphones(human, ops.Mux, cfg, log) // desktop: browser softphones (issue 12)
 	ops.Mux.HandleFunc("GET /calendar", calFeed.handler(cfg))
 	calJS, err := jetstream.New(nc)
 	if err != nil {
@@ -155,6 +156,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 	g.Go(func() error { return pub.Run(pubCtx) })
 	g.Go(func() error { return client.Run(ariCtx, callCtx, front) })
 	g.Go(func() error { return calFeed.run(pubCtx, calJS) })
+	if phones != nil {
+		g.Go(func() error { return phones.Run(ariCtx) })
+	}
 	if callbacks != nil {
 		// Requests are taken and new callbacks started until SIGTERM; calls in
 		// progress then finish within the drain like any other call.
