@@ -44,7 +44,15 @@ export class Softphone {
     if (this.session) { s.terminate({ status_code: 486 }); return; }
     this.session = s;
     this.timing.invite = Date.now();
-    const attach = (pc) => pc.addEventListener('track', (ev) => { this.audio.srcObject = ev.streams[0] || new MediaStream([ev.track]); });
+    const attach = (pc) => {
+      pc.addEventListener('track', (ev) => { this.audio.srcObject = ev.streams[0] || new MediaStream([ev.track]); });
+      // Media trouble is the first thing support asks about: keep it in the console.
+      pc.addEventListener('iceconnectionstatechange', () => console.info('softphone ICE', pc.iceConnectionState));
+      pc.addEventListener('connectionstatechange', () => {
+        console.info('softphone media', pc.connectionState);
+        if (pc.connectionState === 'failed') this.onFault('通话媒体连接失败（ICE/DTLS）');
+      });
+    };
     if (s.connection) attach(s.connection);
     s.on('peerconnection', (ev) => attach(ev.peerconnection));
     const done = (why) => { if (this.session === s) { this.session = null; this.onEnded(why); } };
