@@ -45,14 +45,22 @@ type browser struct {
 	art string // artifacts directory
 }
 
-// micWAV writes a WAV that Chromium uses as the microphone: a steady tone at
-// freq, so the citizen's side can tell the agent's voice from prompts.
+// micWAV writes a WAV that Chromium uses as the microphone: bursts of a tone
+// at freq, so the other parties can tell the agent's voice from prompts. Bursts
+// with pauses of varying length, like speech: the browser's noise suppression
+// learns a steady tone as noise within seconds and removes it.
 func micWAV(t *testing.T, freq float64) string {
 	const rate = 48000
-	n := rate * 4
+	n := rate * 6
 	var pcm bytes.Buffer
 	for i := 0; i < n; i++ {
-		_ = binary.Write(&pcm, binary.LittleEndian, int16(9000*math.Sin(2*math.Pi*freq*float64(i)/rate)))
+		ms := i * 1000 / rate
+		on := ms%700 < 400 && ms%2300 < 1900
+		var v int16
+		if on {
+			v = int16(9000 * math.Sin(2*math.Pi*freq*float64(i)/rate))
+		}
+		_ = binary.Write(&pcm, binary.LittleEndian, v)
 	}
 	var b bytes.Buffer
 	b.WriteString("RIFF")
