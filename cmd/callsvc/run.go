@@ -132,7 +132,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	attachHumanService(human, ops.Mux, nc) // routing: agents' API on the ops mux + screen pops on NATS
+	attachHumanService(human, ops.Mux, nc)               // routing: agents' API on the ops mux + screen pops on NATS
 	phones := attachSoftphones(human, ops.Mux, cfg, log) // desktop: browser softphones (issue 12)
 	ops.Mux.HandleFunc("GET /calendar", calFeed.handler(cfg))
 	calJS, err := jetstream.New(nc)
