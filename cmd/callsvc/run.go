@@ -132,8 +132,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	attachHumanService(human, ops.Mux, nc)               // routing: agents' API on the ops mux + screen pops on NATS
-	phones := attachSoftphones(human, ops.Mux, cfg, log) // desktop: browser softphones (issue 12)
+	attachHumanService(human, ops.Mux, nc) // routing: agents' API on the ops mux + screen pops on NATS
+	// desktop: browser softphones (issue 12)
+	phones := attachSoftphones(human, ops.Mux, cfg, log)
 	ops.Mux.HandleFunc("GET /calendar", calFeed.handler(cfg))
 	calJS, err := jetstream.New(nc)
 	if err != nil {
