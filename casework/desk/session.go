@@ -70,6 +70,8 @@ const (
 	// touchEvery bounds the writes that keep a session's idle clock: an agent's
 	// page polls, and a write per request would be waste.
 	touchEvery = 30 * time.Second
+	// maxTracked bounds the names with recent failures kept in memory.
+	maxTracked = 10000
 )
 
 // Session is an authenticated browser's session as handlers use it.
@@ -167,7 +169,9 @@ func (m *Sessions) SignIn(ctx context.Context, login, password, phone, remote st
 		m.mu.Lock()
 		f.count++
 		f.last = now
-		if m.failures == nil {
+		if m.failures == nil || len(m.failures) > maxTracked {
+			// Names guessed at random must not grow the map without bound:
+			// forgetting old failures costs at most a fresh window.
 			m.failures = map[string]failure{}
 		}
 		m.failures[key] = f
@@ -198,7 +202,7 @@ func (m *Sessions) SignIn(ctx context.Context, login, password, phone, remote st
 	}
 	h := hashSecret(secret)
 	id, err := m.store.CreateSession(ctx, store.NewWebSession{Hash: h[:], UserID: rec.User.ID, CSRF: csrf, Phone: phone,
-		ProxyTokenID: tok.ID, Expires: expires, RemoteAddr: remote})
+		ProxyTokenID: tok.ID, Expires: expires, RemoteAddr: remote, At: now})
 	if err != nil {
 		return Session{}, err
 	}

@@ -108,6 +108,9 @@ type NewWebSession struct {
 	ProxyTokenID string
 	Expires      time.Time
 	RemoteAddr   string
+	// At is the sign-in time by the caller's clock, which also judges the
+	// timeouts (zero: the database's now()).
+	At time.Time
 }
 
 // CreateSession stores a session and returns its ID.
@@ -116,9 +119,14 @@ func (s *Sessions) CreateSession(ctx context.Context, n NewWebSession) (string, 
 		return "", fmt.Errorf("create session: hash is %d bytes, want a SHA-256", len(n.Hash))
 	}
 	id := uuid.New()
-	_, err := s.pool.Exec(ctx, `INSERT INTO web_sessions (id, hash, user_id, csrf, phone, proxy_token_id, expires_at, remote_addr)
-		VALUES ($1, $2, $3, $4, $5, NULLIF($6, '')::uuid, $7, NULLIF($8, ''))`,
-		id, n.Hash, n.UserID, n.CSRF, n.Phone, n.ProxyTokenID, n.Expires, n.RemoteAddr)
+	var at *time.Time
+	if !n.At.IsZero() {
+		at = &n.At
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO web_sessions (id, hash, user_id, csrf, phone, proxy_token_id, expires_at, remote_addr,
+			created_at, last_seen_at)
+		VALUES ($1, $2, $3, $4, $5, NULLIF($6, '')::uuid, $7, NULLIF($8, ''), COALESCE($9, now()), COALESCE($9, now()))`,
+		id, n.Hash, n.UserID, n.CSRF, n.Phone, n.ProxyTokenID, n.Expires, n.RemoteAddr, at)
 	if err != nil {
 		return "", fmt.Errorf("create session: %w", err)
 	}
