@@ -17,7 +17,8 @@ import (
 // which marks it heard by the agent, and files it as a case from the form.
 func TestDeskVoicemailPlayedAndFiled(t *testing.T) {
 	ensureRecordingDir(t)
-	h := startHotline(t, withEnv("HOTLINE_SERVICE_MODE=closed", "HOTLINE_VOICEMAIL_DIR="+t.TempDir()))
+	h := startHotline(t, withEnv("HOTLINE_SERVICE_MODE=closed", "HOTLINE_VOICEMAIL_DIR="+t.TempDir()),
+		beforeCallService(func(h *hotline) { h.env = append(h.env, "HOTLINE_CASEWORK_URL=http://"+h.caseHTTP) }))
 	const staff, caller = "2003", "13800000231"
 	h.addDeskAgent(t, staff, "留言话务员")
 	if _, err := store.NewUnits(h.pool, nil).Create(context.Background(),
@@ -59,7 +60,11 @@ func TestDeskVoicemailPlayedAndFiled(t *testing.T) {
 		t.Errorf("message heard by %q, want %s (listening in the page marks it)", heardBy, staff)
 	}
 
-	b.run("file as a case", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#vm-list li[data-id=%q] .vm-file`, id))))
+	// The button is clicked from the page itself: the inbox pane scrolls on
+	// its own, and a mouse click waits for layout that a list refresh moves.
+	if _, err := eval[bool](b, sel+`.querySelector('.vm-file').click() === undefined`); err != nil {
+		t.Fatalf("file as a case: %v", err)
+	}
 	b.waitJS(5*time.Second, "the form pre-filled", fmt.Sprintf(`document.getElementById('f-phone').value === %q`, caller))
 	b.run("fill the case form",
 		chromedp.SetValue(chromedp.CSS("#f-content"), "留言反映：小区路灯不亮"),

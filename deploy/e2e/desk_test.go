@@ -68,8 +68,11 @@ func TestDeskBrowserSoftphoneCall(t *testing.T) {
 		t.Errorf("ringing shows %q, want the caller %s", from, caller)
 	}
 
+	clicked := time.Now()
 	b.run("answer", chromedp.Click(chromedp.CSS("#btn-answer")))
 	answered := e.waitEventOf(t, caller, "call.agent_answered")
+	// ICE gathering, DTLS and the 200 OK: what the agent waits after clicking.
+	t.Logf("answer click → call.agent_answered: %s", answered.At.Sub(clicked).Round(time.Millisecond))
 	if answered.Payload["staff_number"] != staff {
 		t.Errorf("agent_answered = %v, want staff %s", answered.Payload, staff)
 	}

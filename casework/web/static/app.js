@@ -31,6 +31,12 @@ async function api(method, path, body) {
   const text = await r.text();
   let data = {};
   try { data = text ? JSON.parse(text) : {}; } catch (_) { data = { detail: text }; }
+  if (r.status === 401 && path.startsWith('/api/v1/agent')) {
+    // The call service refused the session's token: the session may still be
+    // good (casework says so), the phone side is not.
+    const s = await fetch('/desk/api/session', { credentials: 'same-origin' });
+    if (s.ok) { alertMsg('话务服务拒绝了本次登录的凭证（' + (data.detail || '401') + '），请联系管理员'); throw new APIError(401, data.detail); }
+  }
   if (r.status === 401 && path !== '/desk/api/signin') { showSignIn(data.detail || '请重新登录'); throw new APIError(401, data.detail); }
   if (!r.ok) throw new APIError(r.status, data.detail || data.title || r.statusText);
   return data;
