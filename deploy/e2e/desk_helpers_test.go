@@ -184,7 +184,7 @@ func (b *browser) shot(name string) {
 		return
 	}
 	b.t.Logf("screenshot %s (%d KB)", p, len(png)/1024)
-	if os.Getenv("E2E_DOCS_SCREENSHOTS") == "1" {
+	if os.Getenv("E2E_DOCS_SCREENSHOTS") == "1" && name != "failed" && name != "timeout" {
 		_ = os.WriteFile(filepath.Join(st.repo, "docs/screenshots", "desk-"+name+".png"), png, 0o644)
 	}
 }
