@@ -118,7 +118,7 @@ async function refreshAgent() {
   const since = agent.since ? Math.max(0, Math.round((Date.now() - Date.parse(agent.since)) / 1000)) : 0;
   $('state-detail').textContent = agent.state === 'paused' ? `（${agent.reason || ''}）` : agent.state === 'wrap_up' ? `已 ${since} 秒` : '';
   $('btn-login-queue').disabled = agent.state !== 'logged_out';
-  $('btn-ready').disabled = !['paused', 'wrap_up', 'logged_out'].includes(agent.state) && agent.state !== 'ready' ? false : agent.state === 'ready';
+  $('btn-ready').disabled = agent.state === 'ready' || agent.state === 'on_call';
   $('btn-logout-queue').disabled = agent.state === 'logged_out';
   document.body.dataset.agentState = agent.state;
 }
