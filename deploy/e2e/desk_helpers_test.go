@@ -81,7 +81,10 @@ func micWAV(t *testing.T, freq float64) string {
 
 // newBrowser starts a headless Chromium at 1366×768 with fake media devices
 // (permission prompts answered yes) and the microphone playing mic.
-func newBrowser(t *testing.T, mic string) *browser {
+func newBrowser(t *testing.T, mic string) *browser { return newBrowserMic(t, mic, true) }
+
+// newBrowserMic is newBrowser with the microphone permission granted or denied.
+func newBrowserMic(t *testing.T, mic string, allow bool) *browser {
 	t.Helper()
 	exe, err := exec.LookPath("chromium")
 	if err != nil {
@@ -91,7 +94,8 @@ func newBrowser(t *testing.T, mic string) *browser {
 		chromedp.ExecPath(exe),
 		chromedp.NoSandbox, // tests run as root
 		chromedp.WindowSize(1366, 768),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", allow),
+		chromedp.Flag("deny-permission-prompts", !allow),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		// Host candidates as addresses, not mDNS names Asterisk cannot resolve.

@@ -128,7 +128,12 @@ async function agentAction(act, body) {
   refreshAgent();
 }
 $('btn-login-queue').onclick = () => agentAction('login');
-$('btn-ready').onclick = async () => { if (agent.state === 'logged_out') await agentAction('login'); agentAction('ready'); };
+$('btn-ready').onclick = async () => {
+  // No silent rings: with the browser softphone chosen, ready only when it is registered.
+  if (session?.phone === 'browser' && !phone?.registered) { alertMsg('网页软电话未注册，不能就绪：请检查麦克风和网络后刷新页面'); return; }
+  if (agent.state === 'logged_out') await agentAction('login');
+  agentAction('ready');
+};
 $('btn-pause').onclick = () => agentAction('pause', { reason: $('pause-reason').value });
 $('btn-logout-queue').onclick = () => agentAction('logout');
 

@@ -23,15 +23,16 @@ export class Softphone {
     }
     const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + this.wsPath;
     const socket = new JsSIP.WebSocketInterface(url);
+    this.socket = socket;
     this.ua = new JsSIP.UA({
       sockets: [socket], uri: `sip:${this.username}@${location.hostname}`, authorization_user: this.username,
       password: this.password, register: true, register_expires: 120, session_timers: false,
       connection_recovery_min_interval: 2, connection_recovery_max_interval: 10, user_agent: 'hotline-desk',
     });
-    this.ua.on('registered', () => this.onState('已注册'));
-    this.ua.on('unregistered', () => this.onState('未注册'));
-    this.ua.on('registrationFailed', (e) => this.onFault('软电话注册失败：' + (e.cause || '未知原因')));
-    this.ua.on('disconnected', () => { if (!this.stopping) this.onFault('软电话连接中断（WebSocket 断开），已暂停接听'); });
+    this.ua.on('registered', () => { this.registered = true; this.onState('已注册'); });
+    this.ua.on('unregistered', () => { this.registered = false; this.onState('未注册'); });
+    this.ua.on('registrationFailed', (e) => { this.registered = false; this.onFault('软电话注册失败：' + (e.cause || '未知原因')); });
+    this.ua.on('disconnected', () => { this.registered = false; if (!this.stopping) this.onFault('软电话连接中断（WebSocket 断开）'); });
     this.ua.on('connected', () => this.onState('已连接'));
     this.ua.on('newRTCSession', (e) => this.incoming(e));
     this.onState('连接中');
