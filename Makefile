@@ -19,6 +19,7 @@ all: build
 web: $(WEB)/static/vendor/jssip.min.js
 
 $(WEB)/static/vendor/jssip.min.js: $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || bash $(STACK) install  # a fresh machine: npm comes with the stack's packages
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error && \
 	  ./node_modules/.bin/esbuild node_modules/jssip/lib/JsSIP.js --bundle --minify --format=iife \
 	    --global-name=JsSIP --legal-comments=eof --log-level=warning --outfile=static/vendor/jssip.min.js
