@@ -140,6 +140,9 @@ func (c *Call) end(staffed bool) event.CallEndedPayload {
 		by = event.HangupBySystem
 	}
 	cause, causeText := info.Cause, info.CauseText
+	if causeText == "" {
+		causeText = event.CauseText(cause) // Asterisk gave the code alone
+	}
 	p := event.CallEndedPayload{
 		StartedAt:       c.started.UTC(),
 		AnsweredAt:      utcOrZero(info.AnsweredAt),

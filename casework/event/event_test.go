@@ -165,3 +165,11 @@ func TestMaskNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestCauseText(t *testing.T) {
+	for cause, want := range map[int]string{0: "Unknown", 16: "Normal Clearing", 17: "User busy", 4: "Send special information tone", 250: "Cause 250"} {
+		if got := CauseText(cause); got != want {
+			t.Errorf("CauseText(%d) = %q, want %q", cause, got, want)
+		}
+	}
+}
