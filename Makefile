@@ -9,12 +9,23 @@ STACK     := deploy/stack.sh
 # The e2e package starts its own Asterisk; everything else uses PostgreSQL and NATS.
 TEST_FLAGS ?= -count=1 -timeout 40m
 
-.PHONY: all build run stop test fmtcheck unit e2e faults bench vet fmt install services prompts status clean fuzz
+WEB := casework/web
+
+.PHONY: all web build run stop test fmtcheck unit e2e faults bench vet fmt install services prompts status clean fuzz
 
 all: build
 
+## web: the agent desktop's JsSIP bundle, embedded by casework (npm ci: versions pinned in package-lock.json; nothing built is committed)
+web: $(WEB)/static/vendor/jssip.min.js
+
+$(WEB)/static/vendor/jssip.min.js: $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || bash $(STACK) install  # a fresh machine: npm comes with the stack's packages
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error && \
+	  ./node_modules/.bin/esbuild node_modules/jssip/lib/JsSIP.js --bundle --minify --format=iife \
+	    --global-name=JsSIP --legal-comments=eof --log-level=warning --outfile=static/vendor/jssip.min.js
+
 ## build: compile every binary into bin/
-build:
+build: web
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 ## install: install and cache what the stack needs (idempotent)
@@ -43,7 +54,7 @@ prompts:
 	$(GO) run ./cmd/prompts
 
 ## test: every test, against the real parts (installs the stack first), then the fuzz targets for a bounded time
-test: install services fmtcheck
+test: install services fmtcheck web
 	$(GO) vet ./...
 	$(GO) test $(TEST_FLAGS) ./...
 	$(MAKE) --no-print-directory fuzz
@@ -77,7 +88,7 @@ unit: services
 	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v /deploy/e2e)
 
 ## e2e: the end-to-end tests only (Asterisk, SIPp, services)
-e2e: install services
+e2e: install services web
 	$(GO) test $(TEST_FLAGS) -v ./deploy/e2e/
 
 ## bench: benchmarks (ratios against a baseline in the same run; see docs)

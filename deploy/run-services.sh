@@ -61,6 +61,21 @@ demo_bootstrap() {
 }
 [[ $HOTLINE_PROFILE == demo ]] && demo_bootstrap
 
+# Demo desktop sign-ins (demo profile only; idempotent): agent 1004 answers in
+# the browser, the SIP agents 1001-1003 get passwords too, and an admin.
+demo_desk() {
+    local staff
+    printf '%s\n' demo-1004-desk | "$BIN/hotlinectl" user add --name 演示话务员1004 --role agent --staff 1004 \
+        --password-stdin >/dev/null 2>&1 || true
+    for staff in 1001 1002 1003; do
+        printf '%s\n' "demo-$staff-desk" | "$BIN/hotlinectl" user passwd --staff "$staff" >/dev/null 2>&1 || true
+    done
+    printf '%s\n' demo-admin-desk | "$BIN/hotlinectl" user add --name 演示管理员（网页） --role admin --login admin \
+        --password-stdin >/dev/null 2>&1 || true
+    echo "[run] agent desktop: http://127.0.0.1:9102/desk/ — agent 1004 / demo-1004-desk (browser softphone)"
+}
+[[ $HOTLINE_PROFILE == demo ]] && demo_desk
+
 # The casework service runs as a member of hotline_runtime (migration 0013):
 # it writes rows but owns no table, so it cannot disable the history's
 # append-only triggers; migrations at its start run as the owner. In the demo

@@ -97,6 +97,8 @@ HOST_TOOLS=(
     ghostscript:gs              # fax documents (PDF -> TIFF), later
     libtiff-tools:tiffinfo      # fax TIFF checks, later
     prometheus:prometheus       # e2e check of the Grafana dashboard's queries (promtool too)
+    npm:npm                     # agent desktop: JsSIP bundle (make web; versions in package-lock.json)
+    chromium:chromium           # agent desktop: e2e tests drive a real Chromium (chromedp)
 )
 
 # Variables substituted into asterisk-conf/ templates. Listed explicitly so

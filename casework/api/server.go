@@ -85,6 +85,27 @@ type Server struct {
 	public   *http.ServeMux // routes anyone may call
 	authWrap http.Handler
 	publicRL *clientLimiter
+	userRL   *clientLimiter
+	// sessions lets browsers call the API with a session cookie (UseSessions).
+	sessions    SessionAuth
+	sessionWrap http.Handler
+}
+
+// SessionAuth authenticates browsers by session cookie (casework/desk): its
+// middleware puts the session's user in the request's context as the bearer
+// middleware does, and refuses unsafe requests without the CSRF token.
+type SessionAuth interface {
+	HasSession(r *http.Request) bool
+	Middleware(next http.Handler) http.Handler
+}
+
+// UseSessions accepts session cookies on the authenticated routes for requests
+// without an Authorization header (machines keep using bearer tokens).
+func (s *Server) UseSessions(a SessionAuth) {
+	s.sessions = a
+	s.sessionWrap = a.Middleware(s.userRL.perUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveMux(s.authed, w, r)
+	})))
 }
 
 // New builds the server with the unit, user and token routes registered.
@@ -128,7 +149,7 @@ func New(cfg Config) (*Server, error) {
 		public:  http.NewServeMux(),
 	}
 	s.publicRL = newClientLimiter(cfg.PublicRate, cfg.PublicBurst, cfg.Now)
-	userRL := newClientLimiter(cfg.UserRate, cfg.UserBurst, cfg.Now)
+	s.userRL = newClientLimiter(cfg.UserRate, cfg.UserBurst, cfg.Now)
 	if cfg.Registerer != nil {
 		m, err := newHTTPMetrics(cfg.Registerer)
 		if err != nil {
@@ -136,7 +157,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.metrics = m
 	}
-	s.authWrap = s.auth.Middleware(userRL.perUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.authWrap = s.auth.Middleware(s.userRL.perUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		serveMux(s.authed, w, r)
 	})))
 	s.Mount(s.unitRoutes)
@@ -188,6 +209,10 @@ func (s *Server) Handler() http.Handler {
 		}
 		if _, pattern := s.authed.Handler(r); pattern != "" {
 			reqctx.SetRoute(r.Context(), pattern) // so that refused requests count per route too
+		}
+		if s.sessions != nil && r.Header.Get("Authorization") == "" && s.sessions.HasSession(r) {
+			s.sessionWrap.ServeHTTP(w, r)
+			return
 		}
 		s.authWrap.ServeHTTP(w, r)
 	}))

@@ -144,6 +144,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 	attachHumanService(human, ops.Mux, nc) // routing: agents' API on the ops mux + screen pops on NATS
+	// desktop: browser softphones (issue 12)
+	phones := attachSoftphones(human, ops.Mux, cfg, log)
 	ops.Mux.HandleFunc("GET /calendar", calFeed.handler(cfg))
 	calJS, err := jetstream.New(nc)
 	if err != nil {
@@ -169,6 +171,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if recovery.FallbackInbox != "" {
 		// Messages callers left in the dialplan fallback reach the inbox.
 		g.Go(func() error { return front.RunFallbackImport(pubCtx, recovery.FallbackInbox, recovery.FallbackScan) })
+	}
+	if phones != nil {
+		g.Go(func() error { return phones.Run(ariCtx) })
 	}
 	if callbacks != nil {
 		// Requests are taken and new callbacks started until SIGTERM; calls in

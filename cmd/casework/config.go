@@ -47,6 +47,8 @@ type config struct {
 	CalendarRefresh time.Duration
 	// Regions are the area codes cases may be registered in.
 	Regions *region.List
+	// Desk is the agent desktop's settings (desk.go).
+	Desk deskConfig
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -128,6 +130,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		e.Check(err != nil, fmt.Sprintf("HOTLINE_REGIONS: %v", err))
 		c.Regions = l
 	}
+	c.Desk = loadDeskConfig(e)
 	if err := e.Err(); err != nil {
 		return c, err
 	}

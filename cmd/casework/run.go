@@ -178,6 +178,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	ops.Mux.Handle(api.Prefix+"/", apiSrv.Handler())
 	ops.Mux.Handle(api.Open311Prefix+"/", apiSrv.Handler())
+	if err := mountDesk(cfg.Desk, pool, apiSrv, ops.Mux, log.Named("desk")); err != nil { // agent desktop (issue 12)
+		return err
+	}
 	log.Info("casework service starting", zap.String("http", ops.Addr), zap.String("stream", cfg.Bus.Stream),
 		zap.String("profile", cfg.Profile), zap.String("policy", prof.Name), zap.Int("calendar_last_year", calSource.LastYear()),
 		zap.String("regions", cfg.Regions.Source), zap.Int("region_count", len(cfg.Regions.Codes())),

@@ -25,6 +25,13 @@ const usage = `usage: hotlinectl <command> [flags]
                                               create an API user; prints its ID
                                               (roles: agent, supervisor, unit, admin;
                                               unit users need --unit, agents --staff)
+                                              [--password-stdin [--login NAME]]: sign-in
+                                              password for the desktop, from stdin; an
+                                              agent is then ready for the web desktop and
+                                              its softphone in one command
+  user passwd (--user USER_ID | --staff N) [--login NAME]
+                                              set a sign-in password (argon2id) from
+                                              stdin; ends the user's web sessions
   user list                                   list users
   user disable --user USER_ID                 stop a user's tokens from working
   user enable --user USER_ID                  undo disable
@@ -114,6 +121,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"migrate":         cmdMigrate,
 		"user add":        cmdUserAdd,
 		"user list":       cmdUserList,
+		"user passwd":     cmdUserPasswd,
 		"user disable":    func(ctx context.Context, c *cli, a []string) error { return cmdUserDisable(ctx, c, a, true) },
 		"user enable":     func(ctx context.Context, c *cli, a []string) error { return cmdUserDisable(ctx, c, a, false) },
 		"token create":    cmdTokenCreate,
@@ -207,7 +215,9 @@ func cmdMigrate(ctx context.Context, c *cli, args []string) error {
 
 func cmdUserAdd(ctx context.Context, c *cli, args []string) error {
 	var name, role, unit, staff string
+	var pf passwordFlags
 	rest, err := flags("user add", args, c.stderr, func(fs *flag.FlagSet) {
+		pf.define(fs)
 		fs.StringVar(&name, "name", "", "display name (required)")
 		fs.StringVar(&role, "role", "", "agent, supervisor, unit or admin (required)")
 		fs.StringVar(&unit, "unit", "", "unit ID (unit users only)")
@@ -226,11 +236,20 @@ func cmdUserAdd(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		r = domain.Role(role) // the store's validation names the allowed roles
 	}
+	pw, err := pf.read()
+	if err != nil {
+		return err
+	}
 	u, err := store.NewUsers(c.pool).Create(ctx, store.NewUser{Name: name, Role: r, UnitID: unit, Staff: staff})
 	if err != nil {
 		return err
 	}
 	c.audit(ctx, access.ActionCreate, "user", u.ID)
+	if pw != "" {
+		if err := c.setPassword(ctx, u.ID, pf.login, pw); err != nil {
+			return fmt.Errorf("user %s created, but its password was not set: %w", u.ID, err)
+		}
+	}
 	fmt.Fprintln(c.stdout, u.ID)
 	fmt.Fprintf(c.stderr, "created %s user %q\n", u.Role, u.Name)
 	return nil
