@@ -18,7 +18,7 @@ let session = null;
 let me = null;
 let inbox = [];
 let current = null;
-let lastNote = 0;
+let lastNote = -1; // newest notification seen; -1 before the first load
 let poll = null;
 window.portal = { exportCSV: () => csv() }; // read by the Chromium tests
 
@@ -185,7 +185,7 @@ async function loadNotes() {
     return li;
   }));
   const newest = n.items.length ? n.items[0].id : 0;
-  if (newest > lastNote && lastNote !== 0) await loadInbox(); // a new case or a changed deadline
+  if (lastNote >= 0 && newest > lastNote) await loadInbox(); // a new case or a changed deadline
   lastNote = Math.max(lastNote, newest);
   if (n.unread > 0) $('notes').hidden = false;
 }
