@@ -41,6 +41,14 @@ var caseRoutes = []string{
 	"POST /cases/{id}/review",
 	"POST /cases/{id}/supervise",
 	"POST /cases/{id}/transfer",
+	// MountPortal (issue 13)
+	"GET /portal/inbox",
+	"GET /notifications",
+	"POST /notifications/read",
+	"GET /units/{id}/webhook",
+	"PUT /units/{id}/webhook",
+	"DELETE /units/{id}/webhook",
+	"GET /units/{id}/webhook/deliveries",
 }
 
 func TestOpenAPIDocumentsEveryCaseRoute(t *testing.T) {

@@ -123,6 +123,7 @@ func (d *Desk) Sessions() *Sessions { return d.sessions }
 //
 //	GET  /                      redirect to /desk/
 //	GET  /desk/{file...}        the page (embedded)
+//	GET  /portal/               the units' portal (portal.html; its files under /desk/)
 //	POST /desk/api/signin       {"login","password","phone":"browser|sip"}
 //	GET  /desk/api/session      who is signed in, CSRF token, settings
 //	POST /desk/api/signout      {"everywhere": bool}
@@ -133,6 +134,7 @@ func (d *Desk) Register(mux *http.ServeMux) {
 		http.Redirect(w, r, "/desk/", http.StatusFound)
 	})
 	mux.HandleFunc("GET /desk/", d.static)
+	mux.HandleFunc("GET /portal/{$}", func(w http.ResponseWriter, r *http.Request) { d.serveAsset(w, r, "portal.html") })
 	mux.HandleFunc("POST /desk/api/signin", d.signIn)
 	mux.HandleFunc("GET /desk/api/session", d.session)
 	mux.HandleFunc("POST /desk/api/signout", d.signOut)
@@ -179,6 +181,10 @@ func (d *Desk) static(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = "index.html"
 	}
+	d.serveAsset(w, r, name)
+}
+
+func (d *Desk) serveAsset(w http.ResponseWriter, r *http.Request, name string) {
 	a, ok := d.assets[name]
 	if !ok || strings.Contains(name, "..") {
 		http.NotFound(w, r)

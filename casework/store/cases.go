@@ -15,6 +15,7 @@ import (
 
 	"github.com/hotline12345/hotline/casework/domain"
 	"github.com/hotline12345/hotline/casework/event"
+	"github.com/hotline12345/hotline/casework/notify"
 )
 
 // Change is what a use case does to a loaded case inside the store's transaction:
@@ -295,6 +296,21 @@ func (s *Cases) writeDerived(ctx context.Context, tx pgx.Tx, c *domain.Case, sna
 			return err
 		}
 		queueOutbox(batch, env)
+		// The units' notices commit with the entry that causes them: exactly
+		// one per entry and unit (unique key), and a webhook delivery for a
+		// unit that has a webhook.
+		for _, n := range notify.For(e, snap) {
+			body, _ := json.Marshal(n.Payload) // a Payload always marshals
+			batch.Queue(`WITH n AS (
+					INSERT INTO unit_notifications (unit_id, case_id, seq, kind, payload, created_at)
+					VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT ON CONSTRAINT unit_notifications_once DO NOTHING
+					RETURNING id, unit_id, created_at)
+				INSERT INTO webhook_deliveries (id, notification_id, unit_id, url, next_attempt_at, created_at)
+				SELECT gen_random_uuid(), n.id, n.unit_id, w.url, now(), now()
+				FROM n JOIN unit_webhooks w ON w.unit_id = n.unit_id AND w.enabled
+				ON CONFLICT ON CONSTRAINT webhook_deliveries_once DO NOTHING`,
+				n.UnitID, e.CaseID, e.Seq, string(n.Kind), body, e.At)
+		}
 	}
 	for _, env := range extra {
 		queueOutbox(batch, env)

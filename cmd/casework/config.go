@@ -49,6 +49,8 @@ type config struct {
 	Regions *region.List
 	// Desk is the agent desktop's settings (desk.go).
 	Desk deskConfig
+	// Webhook is the units' webhook delivery settings.
+	Webhook webhookConfig
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -131,8 +133,28 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.Regions = l
 	}
 	c.Desk = loadDeskConfig(e)
+	// Units' webhooks (issue 13): a pass every HOTLINE_WEBHOOK_INTERVAL [2s];
+	// a failed attempt is retried after HOTLINE_WEBHOOK_BACKOFF [10s], doubled
+	// each time up to HOTLINE_WEBHOOK_MAX_BACKOFF [30m], HOTLINE_WEBHOOK_ATTEMPTS
+	// [15] attempts in all (about four days); one attempt is bounded by
+	// HOTLINE_WEBHOOK_TIMEOUT [10s].
+	c.Webhook.Interval = e.Duration("HOTLINE_WEBHOOK_INTERVAL", 2*time.Second)
+	c.Webhook.Backoff = e.Duration("HOTLINE_WEBHOOK_BACKOFF", 10*time.Second)
+	c.Webhook.MaxBackoff = e.Duration("HOTLINE_WEBHOOK_MAX_BACKOFF", 30*time.Minute)
+	c.Webhook.Timeout = e.Duration("HOTLINE_WEBHOOK_TIMEOUT", 10*time.Second)
+	c.Webhook.Attempts = e.Int("HOTLINE_WEBHOOK_ATTEMPTS", 15)
+	e.Check(c.Webhook.Interval <= 0 || c.Webhook.Backoff <= 0 || c.Webhook.Timeout <= 0,
+		"HOTLINE_WEBHOOK_INTERVAL, HOTLINE_WEBHOOK_BACKOFF and HOTLINE_WEBHOOK_TIMEOUT must be positive")
+	e.Check(c.Webhook.MaxBackoff < c.Webhook.Backoff, "HOTLINE_WEBHOOK_MAX_BACKOFF must be at least HOTLINE_WEBHOOK_BACKOFF")
+	e.Check(c.Webhook.Attempts < 1 || c.Webhook.Attempts > 100, "HOTLINE_WEBHOOK_ATTEMPTS must be 1 to 100")
 	if err := e.Err(); err != nil {
 		return c, err
 	}
 	return c, c.Bus.Validate()
+}
+
+// webhookConfig is the units' webhook delivery part of the environment.
+type webhookConfig struct {
+	Interval, Backoff, MaxBackoff, Timeout time.Duration
+	Attempts                               int
 }

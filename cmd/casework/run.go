@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/hotline12345/hotline/casework/escalation"
 	"github.com/hotline12345/hotline/casework/event"
 	"github.com/hotline12345/hotline/casework/eventbus"
+	"github.com/hotline12345/hotline/casework/notify/webhook"
 	"github.com/hotline12345/hotline/casework/policy"
 	"github.com/hotline12345/hotline/casework/store"
 	"github.com/hotline12345/hotline/cmd/internal/svc"
@@ -159,6 +161,14 @@ func run(ctx context.Context, getenv func(string) string) error {
 	apiSrv.MountVoicemails(api.VoicemailRoutes{Service: service, Voicemails: voicemails, Dir: cfg.VoicemailDir}) // voice services (T9)
 	apiSrv.MountFaxes(api.FaxRoutes{Service: service, Faxes: faxes, Dir: cfg.FaxDir})                            // voice services (T11)
 	apiSrv.MountCalendar(api.CalendarRoutes{Store: calendars, Source: calSource, Applied: calSync.Kick})
+	// Units' portal (issue 13): inbox by deadline, notifications (written with
+	// the case changes that cause them), webhooks delivered by the dispatcher.
+	notes := store.NewNotifications(pool)
+	apiSrv.MountPortal(api.PortalRoutes{Cases: cases, Notifications: notes, Calendar: calSource})
+	hooks := &webhook.Dispatcher{Store: notes, Client: &http.Client{Timeout: cfg.Webhook.Timeout}, Log: log.Named("webhook"),
+		Interval: cfg.Webhook.Interval, Backoff: cfg.Webhook.Backoff, MaxBackoff: cfg.Webhook.MaxBackoff,
+		MaxAttempts: cfg.Webhook.Attempts}
+	hooks.NewMetrics(reg)
 	claims := &claimRecovery{Stores: map[string]claimRecoverer{"voicemail": voicemails, "fax": faxes},
 		Timeout: cfg.ClaimTimeout, Interval: claimRecoveryInterval, Log: log.Named("claims")}
 
@@ -193,6 +203,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	g.Go(func() error { return scheduler.Run(gctx) })
 	g.Go(func() error { return claims.Run(gctx) })
 	g.Go(func() error { return calSync.Run(gctx) })
+	g.Go(func() error { return hooks.Run(gctx) })
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("casework service: %w", err)
 	}

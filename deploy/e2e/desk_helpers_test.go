@@ -189,7 +189,11 @@ func (b *browser) shot(name string) {
 	}
 	b.t.Logf("screenshot %s (%d KB)", p, len(png)/1024)
 	if os.Getenv("E2E_DOCS_SCREENSHOTS") == "1" && name != "failed" && name != "timeout" {
-		_ = os.WriteFile(filepath.Join(st.repo, "docs/screenshots", "desk-"+name+".png"), png, 0o644)
+		file := "desk-" + name + ".png"
+		if strings.HasPrefix(name, "portal-") { // the units' portal has its own names
+			file = name + ".png"
+		}
+		_ = os.WriteFile(filepath.Join(st.repo, "docs/screenshots", file), png, 0o644)
 	}
 }
 
