@@ -347,16 +347,21 @@ func (c *Client) overCapacity() bool {
 	return c.Active() >= c.cfg.MaxActiveCalls
 }
 
-// refuse sends a new call back to the dialplan's fallback. It runs on the
-// event reader, so its request is bounded by the request deadline, and it is
-// not worth a goroutine: the fallback is only a "continue".
+// refuse sends a new call back to the dialplan's fallback. It does not run
+// on the event reader: at capacity the connection pool may be busy, and the
+// reader must not wait for it (every call's events would). The request is
+// bounded by ctx (the calls' context) and the request deadline; Wait covers it.
 func (c *Client) refuse(ctx context.Context, log *zap.Logger, chID, reason string) {
-	err := c.api.do(ctx, http.MethodPost, chPath(chID, "continue"), continueBody(c.cfg.DrainContext, "fallback", 1), nil)
-	if err != nil {
-		log.Error("could not send call to the dialplan fallback", zap.String("reason", reason), zap.Error(err))
-		return
-	}
-	log.Info("new call sent to the dialplan fallback", zap.String("reason", reason))
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		err := c.api.do(ctx, http.MethodPost, chPath(chID, "continue"), continueBody(c.cfg.DrainContext, "fallback", 1), nil)
+		if err != nil {
+			log.Error("could not send call to the dialplan fallback", zap.String("reason", reason), zap.Error(err))
+			return
+		}
+		log.Info("new call sent to the dialplan fallback", zap.String("reason", reason))
+	}()
 }
 
 // runSession registers s and runs fn for it in a goroutine of its own; when fn
