@@ -228,6 +228,10 @@ func TestConfigValidate(t *testing.T) {
 		{URL: "ftp://x/ari", Username: "u", Password: "p", Application: "a"},
 		{URL: "http://127.0.0.1:8088/ari", Username: "u", Application: "a"},
 		{URL: "http://127.0.0.1:8088/ari", Username: "u", Password: "p"},
+		{URL: "http://127.0.0.1:8088/ari", Username: "u", Password: "p", Application: "a", MaxConns: 500},
+		{URL: "http://127.0.0.1:8088/ari", Username: "u", Password: "p", Application: "a", RequestTimeout: time.Millisecond},
+		{URL: "http://127.0.0.1:8088/ari", Username: "u", Password: "p", Application: "a", MaxActiveCalls: -1},
+		{URL: "http://127.0.0.1:8088/ari", Username: "u", Password: "p", Application: "a", MaxActiveCalls: 2},
 	}
 	for _, c := range bad {
 		if err := c.Validate(); err == nil {

@@ -12,10 +12,8 @@
 package ari
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -27,7 +25,6 @@ import (
 	"time"
 
 	ariv5 "github.com/CyCoreSystems/ari/v5"
-	"github.com/CyCoreSystems/ari/v5/client/native"
 	"go.uber.org/zap"
 	"golang.org/x/net/websocket"
 )
@@ -42,6 +39,14 @@ type Config struct {
 	// DrainContext is the dialplan context a new call is sent back to while this
 	// service drains (SIGTERM): extension "fallback" there must answer the caller.
 	DrainContext string
+	// MaxConns bounds the persistent HTTP connections to ARI (REST requests
+	// wait for a free one); 0 means DefaultMaxConns.
+	MaxConns int
+	// RequestTimeout bounds every REST request; 0 means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// MaxActiveCalls is the capacity: past it a new call is sent at once to
+	// DrainContext's fallback instead of being answered late. 0: unlimited.
+	MaxActiveCalls int
 }
 
 // Validate reports every configuration problem at once.
@@ -55,6 +60,20 @@ func (c Config) Validate() error {
 	}
 	if c.Application == "" {
 		problems = append(problems, "ARI application name is required")
+	}
+	// Asterisk's http.conf sessionlimit is 200 and the event websocket and
+	// other clients need sessions too.
+	if c.MaxConns < 0 || c.MaxConns > 150 {
+		problems = append(problems, fmt.Sprintf("ARI max connections %d must be 1..150 (0: %d)", c.MaxConns, DefaultMaxConns))
+	}
+	if c.RequestTimeout < 0 || (c.RequestTimeout > 0 && (c.RequestTimeout < 100*time.Millisecond || c.RequestTimeout > time.Minute)) {
+		problems = append(problems, fmt.Sprintf("ARI request timeout %s must be 100ms..1m", c.RequestTimeout))
+	}
+	if c.MaxActiveCalls < 0 {
+		problems = append(problems, fmt.Sprintf("max active calls %d must be >= 0 (0: unlimited)", c.MaxActiveCalls))
+	}
+	if c.MaxActiveCalls > 0 && c.DrainContext == "" {
+		problems = append(problems, "a call capacity needs a drain context (its fallback takes the calls past it)")
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("ari config: %s", strings.Join(problems, "; "))
@@ -73,7 +92,7 @@ type Handler interface {
 // Client is the connection to one Asterisk.
 type Client struct {
 	cfg     Config
-	rest    *native.Client
+	api     *restClient
 	log     *zap.Logger
 	metrics *Metrics
 
@@ -94,17 +113,7 @@ func New(cfg Config, log *zap.Logger, m *Metrics) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	// The library's REST timeout is global; calls here are short, except that a busy
-	// Asterisk may take a moment: a hung request must not hold a caller for long.
-	native.RequestTimeout = 5 * time.Second
-	rest := native.New(&native.Options{
-		Application:  cfg.Application,
-		URL:          strings.TrimRight(cfg.URL, "/"),
-		WebsocketURL: "unused", // we own the websocket
-		Username:     cfg.Username,
-		Password:     cfg.Password,
-	})
-	c := &Client{cfg: cfg, rest: rest, log: log, metrics: m,
+	c := &Client{cfg: cfg, api: newRESTClient(cfg), log: log, metrics: m,
 		routes: map[string]*Session{}, sessions: map[*Session]struct{}{}}
 	c.node.Store("")
 	return c, nil
@@ -179,8 +188,8 @@ func (c *Client) connectOnce(ctx, callCtx context.Context, h Handler) error {
 		// Without the filter we still work: unknown types are skipped on read.
 		c.log.Warn("ARI event filter not set", zap.Error(err))
 	}
-	info, err := c.rest.Asterisk().Info(nil)
-	if err != nil {
+	var info ariv5.AsteriskInfo
+	if err := c.api.do(ctx, http.MethodGet, "/asterisk/info", nil, &info); err != nil {
 		return fmt.Errorf("ARI asterisk info: %w", err)
 	}
 	c.node.Store(info.SystemInfo.EntityID)
@@ -189,7 +198,7 @@ func (c *Client) connectOnce(ctx, callCtx context.Context, h Handler) error {
 	c.log.Info("ARI connected", zap.String("node", info.SystemInfo.EntityID),
 		zap.String("asterisk", info.SystemInfo.Version), zap.String("app", c.cfg.Application))
 	// Events may have been missed while disconnected: bring live calls up to date.
-	c.reconcile()
+	c.reconcile(ctx)
 	// Calls an earlier process left in Asterisk (crash, restart): adopt or end
 	// each before reading on, so that their events find their sessions.
 	c.recoverCalls(ctx, callCtx, h)
@@ -240,28 +249,7 @@ func (c *Client) setEventFilter(ctx context.Context) error {
 	for _, t := range handledTypes {
 		body.Allowed = append(body.Allowed, typ{t})
 	}
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	u := strings.TrimRight(c.cfg.URL, "/") + "/applications/" + url.PathEscape(c.cfg.Application) + "/eventFilter"
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPut, u, bytes.NewReader(buf))
-	if err != nil {
-		return err
-	}
-	req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("PUT eventFilter: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("PUT eventFilter: %s", resp.Status)
-	}
-	return nil
+	return c.api.do(ctx, http.MethodPut, "/applications/"+esc(c.cfg.Application)+"/eventFilter", body, nil)
 }
 
 // dispatch decodes one message and routes it. It never blocks on a call: routing
@@ -326,9 +314,7 @@ func (c *Client) startSession(callCtx context.Context, h Handler, start *ariv5.S
 	if c.draining.Load() && c.cfg.DrainContext != "" {
 		// Hand the caller to the dialplan's fallback rather than to a service that is
 		// going away; another node or the fallback voicemail answers.
-		if err := c.rest.Channel().Continue(ariv5.NewKey(ariv5.ChannelKey, chID), c.cfg.DrainContext, "fallback", 1); err != nil {
-			log.Error("draining: could not send call to fallback", zap.Error(err))
-		}
+		c.refuse(callCtx, log, chID, "draining")
 		c.metrics.drained.Inc()
 		return
 	}
@@ -340,9 +326,42 @@ func (c *Client) startSession(callCtx context.Context, h Handler, start *ariv5.S
 			return
 		}
 	}
+	if c.overCapacity() {
+		// Past capacity a caller answered at all would be answered late and
+		// served badly, and would slow every call in progress: the fallback
+		// (apology, message) answers at once instead.
+		c.refuse(callCtx, log, chID, "capacity")
+		c.metrics.refused.WithLabelValues("capacity").Inc()
+		return
+	}
 	s := newSession(c, chID, log)
 	s.apply(start)
 	c.runSession(s, func() { h.HandleCall(callCtx, s) })
+}
+
+// overCapacity tells whether a new call would exceed MaxActiveCalls.
+func (c *Client) overCapacity() bool {
+	if c.cfg.MaxActiveCalls <= 0 {
+		return false
+	}
+	return c.Active() >= c.cfg.MaxActiveCalls
+}
+
+// refuse sends a new call back to the dialplan's fallback. It does not run
+// on the event reader: at capacity the connection pool may be busy, and the
+// reader must not wait for it (every call's events would). The request is
+// bounded by ctx (the calls' context) and the request deadline; Wait covers it.
+func (c *Client) refuse(ctx context.Context, log *zap.Logger, chID, reason string) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		err := c.api.do(ctx, http.MethodPost, chPath(chID, "continue"), continueBody(c.cfg.DrainContext, "fallback", 1), nil)
+		if err != nil {
+			log.Error("could not send call to the dialplan fallback", zap.String("reason", reason), zap.Error(err))
+			return
+		}
+		log.Info("new call sent to the dialplan fallback", zap.String("reason", reason))
+	}()
 }
 
 // runSession registers s and runs fn for it in a goroutine of its own; when fn
@@ -373,11 +392,13 @@ func (c *Client) runSession(s *Session, fn func()) {
 // next process) is only forgotten.
 func (c *Client) endSession(s *Session) {
 	if !s.Kept() {
+		// The call's context may be over (drain grace): cleanup has its own bounds.
+		ctx := context.Background()
 		for _, id := range s.liveChannels() {
-			_ = c.rest.Channel().Hangup(ariv5.NewKey(ariv5.ChannelKey, id), "normal")
+			_ = c.api.do(ctx, http.MethodDelete, chPath(id)+"?reason=normal", nil, nil)
 		}
 		for _, id := range s.ownedBridges() {
-			_ = c.rest.Bridge().Delete(ariv5.NewKey(ariv5.BridgeKey, id))
+			_ = c.api.do(ctx, http.MethodDelete, "/bridges/"+esc(id), nil, nil)
 		}
 	}
 	c.mu.Lock()
@@ -399,7 +420,7 @@ func (c *Client) register(s *Session, kind, id string) {
 
 // reconcile asks Asterisk about every live call's channels and playbacks after a
 // reconnect, and settles what ended while we were not listening.
-func (c *Client) reconcile() {
+func (c *Client) reconcile(ctx context.Context) {
 	c.mu.Lock()
 	sessions := make([]*Session, 0, len(c.sessions))
 	for s := range c.sessions {
@@ -407,6 +428,6 @@ func (c *Client) reconcile() {
 	}
 	c.mu.Unlock()
 	for _, s := range sessions {
-		s.reconcile()
+		s.reconcile(ctx)
 	}
 }

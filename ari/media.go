@@ -3,6 +3,7 @@ package ari
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"time"
 
@@ -28,15 +29,11 @@ func (s *Session) Play(ctx context.Context, chID, media string, stopOnDigit bool
 	s.playbacks[pbID] = "queued"
 	s.mu.Unlock()
 	s.own(ariv5.PlaybackKey, pbID)
-	err := s.rest(ctx, "play", func() error {
-		_, err := s.c.rest.Channel().Play(chKey(chID), pbID, media)
-		return err
-	})
+	err := s.chRest(ctx, "play", chID, http.MethodPost, chPath(chID, "play", pbID), struct {
+		Media string `json:"media"`
+	}{media}, nil)
 	if err != nil {
-		s.mu.Lock()
-		herr := s.hangupErr(chID)
-		s.mu.Unlock()
-		return PlayResult{}, errors.Join(herr, err)
+		return PlayResult{}, err
 	}
 	var res PlayResult
 	err = s.wait(ctx, func() (bool, error) {
@@ -53,7 +50,7 @@ func (s *Session) Play(ctx context.Context, chID, media string, stopOnDigit bool
 		return false, nil
 	})
 	if res.Interrupted || err != nil {
-		s.stopPlayback(pbID)
+		s.stopPlayback(chID, pbID)
 	}
 	return res, err
 }
@@ -69,12 +66,20 @@ func (s *Session) PlayAll(ctx context.Context, chID string, media []string, stop
 	return PlayResult{}, nil
 }
 
-func (s *Session) stopPlayback(pbID string) {
+// stopPlayback stops a playback that may still be running. A playback that
+// finished, or whose channel is gone (the hang-up ended it), is not asked
+// about: that request could only fail (404), and at load every failed request
+// is a connection's worth of work for Asterisk.
+func (s *Session) stopPlayback(chID, pbID string) {
+	s.mu.Lock()
+	pointless := s.playbacks[pbID] == "done" || s.hangupErr(chID) != nil
+	s.mu.Unlock()
+	if pointless {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_ = s.rest(ctx, "stop_playback", func() error {
-		return s.c.rest.Playback().Stop(ariv5.NewKey(ariv5.PlaybackKey, pbID))
-	})
+	_ = s.rest(ctx, "stop_playback", http.MethodDelete, "/playbacks/"+esc(pbID), nil, nil)
 }
 
 func (s *Session) hasDigits(chID string) bool {
@@ -230,13 +235,10 @@ func (s *Session) Originate(ctx context.Context, r OriginateRequest) (string, er
 	if secs <= 0 {
 		secs = 30
 	}
-	err := s.rest(ctx, "originate", func() error {
-		_, err := s.c.rest.Channel().Originate(nil, ariv5.OriginateRequest{
-			Endpoint: r.Endpoint, CallerID: r.CallerID, Timeout: secs,
-			App: s.c.cfg.Application, AppArgs: r.AppArgs, ChannelID: id, Variables: r.Variables,
-		})
-		return err
-	})
+	err := s.rest(ctx, "originate", http.MethodPost, "/channels", ariv5.OriginateRequest{
+		Endpoint: r.Endpoint, CallerID: r.CallerID, Timeout: secs,
+		App: s.c.cfg.Application, AppArgs: r.AppArgs, ChannelID: id, Variables: r.Variables,
+	}, nil)
 	if err != nil {
 		s.mu.Lock()
 		s.channel(id).info.HungUp = true
@@ -262,10 +264,11 @@ func (s *Session) WaitUp(ctx context.Context, id string) error {
 func (s *Session) CreateBridge(ctx context.Context, kind string) (string, error) {
 	id := uuid.NewString()
 	s.own(ariv5.BridgeKey, id)
-	err := s.rest(ctx, "bridge_create", func() error {
-		_, err := s.c.rest.Bridge().Create(ariv5.NewKey(ariv5.BridgeKey, id), kind, id)
-		return err
-	})
+	err := s.rest(ctx, "bridge_create", http.MethodPost, "/bridges/"+esc(id), struct {
+		ID   string `json:"bridgeId,omitempty"`
+		Type string `json:"type,omitempty"`
+		Name string `json:"name,omitempty"`
+	}{id, kind, id}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -277,23 +280,17 @@ func (s *Session) CreateBridge(ctx context.Context, kind string) (string, error)
 
 // AddToBridge puts a channel into a bridge.
 func (s *Session) AddToBridge(ctx context.Context, bridgeID, chID string) error {
-	return s.rest(ctx, "bridge_add", func() error {
-		return s.c.rest.Bridge().AddChannel(ariv5.NewKey(ariv5.BridgeKey, bridgeID), chID)
-	})
+	return s.chRest(ctx, "bridge_add", chID, http.MethodPost, "/bridges/"+esc(bridgeID)+"/addChannel", bridgeChannel{chID}, nil)
 }
 
 // RemoveFromBridge takes a channel out of a bridge.
 func (s *Session) RemoveFromBridge(ctx context.Context, bridgeID, chID string) error {
-	return s.rest(ctx, "bridge_remove", func() error {
-		return s.c.rest.Bridge().RemoveChannel(ariv5.NewKey(ariv5.BridgeKey, bridgeID), chID)
-	})
+	return s.rest(ctx, "bridge_remove", http.MethodPost, "/bridges/"+esc(bridgeID)+"/removeChannel", bridgeChannel{chID}, nil)
 }
 
 // DestroyBridge deletes a bridge.
 func (s *Session) DestroyBridge(ctx context.Context, bridgeID string) error {
-	err := s.rest(ctx, "bridge_delete", func() error {
-		return s.c.rest.Bridge().Delete(ariv5.NewKey(ariv5.BridgeKey, bridgeID))
-	})
+	err := s.rest(ctx, "bridge_delete", http.MethodDelete, "/bridges/"+esc(bridgeID), nil, nil)
 	s.mu.Lock()
 	for i, b := range s.bridges {
 		if b == bridgeID {
@@ -310,10 +307,16 @@ func (s *Session) DestroyBridge(ctx context.Context, bridgeID string) error {
 
 // StartMOH plays music on hold to a channel until StopMOH.
 func (s *Session) StartMOH(ctx context.Context, chID, class string) error {
-	return s.rest(ctx, "moh_start", func() error { return s.c.rest.Channel().MOH(chKey(chID), class) })
+	return s.chRest(ctx, "moh_start", chID, http.MethodPost, chPath(chID, "moh"), struct {
+		Class string `json:"mohClass,omitempty"`
+	}{class}, nil)
 }
 
 // StopMOH stops music on hold.
 func (s *Session) StopMOH(ctx context.Context, chID string) error {
-	return s.rest(ctx, "moh_stop", func() error { return s.c.rest.Channel().StopMOH(chKey(chID)) })
+	return s.chRest(ctx, "moh_stop", chID, http.MethodDelete, chPath(chID, "moh"), nil, nil)
+}
+
+type bridgeChannel struct {
+	ChannelID string `json:"channel"`
 }

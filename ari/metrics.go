@@ -12,6 +12,8 @@ type Metrics struct {
 	handlerPanics prometheus.Counter
 	drained       prometheus.Counter
 	restErrors    *prometheus.CounterVec
+	restTimeouts  *prometheus.CounterVec
+	refused       *prometheus.CounterVec
 	// Crash recovery (recovery.go).
 	recovered     *prometheus.CounterVec
 	journalErrors prometheus.Counter
@@ -47,6 +49,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hotline_ari_request_errors_total", Help: "Failed ARI REST requests, by operation.",
 		}, []string{"op"}),
 	}
+	m.restTimeouts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_ari_request_timeouts_total", Help: "ARI REST requests Asterisk did not answer within HOTLINE_ARI_REQUEST_TIMEOUT, by operation.",
+	}, []string{"op"})
+	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_calls_refused_total",
+		Help: "New calls sent at once to the dialplan fallback instead of being handled, by reason (capacity: HOTLINE_MAX_ACTIVE_CALLS reached).",
+	}, []string{"reason"})
+	m.refused.WithLabelValues("capacity")
 	m.recovered = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hotline_calls_recovered_total",
 		Help: "Calls found in Asterisk or in the call journal at (re)connect, by what was done: adopted, ended (channel gone), new (never journaled), orphan_hungup.",
@@ -60,7 +70,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help: "Damaged call records renamed to .bad at start instead of stopping the service.",
 	})
 	reg.MustRegister(m.connected, m.reconnects, m.events, m.skipped, m.sessions, m.handlerPanics, m.drained, m.restErrors,
-		m.recovered, m.journalErrors, m.journalBad)
+		m.restTimeouts, m.refused, m.recovered, m.journalErrors, m.journalBad)
 	for _, r := range []string{"adopted", "ended", "new", "orphan_hungup"} {
 		m.recovered.WithLabelValues(r)
 	}

@@ -23,9 +23,7 @@ package ari
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -189,23 +187,7 @@ type rawChannel struct {
 func (r rawChannel) inStasis() bool { return strings.EqualFold(r.Dialplan.AppName, "Stasis") }
 
 func (c *Client) getJSON(ctx context.Context, path string, dst any) error {
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	resp, err := c.ariRequest(rctx, http.MethodGet, strings.TrimRight(c.cfg.URL, "/")+path)
-	if err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("GET %s: %w", path, ErrNotFound)
-	case resp.StatusCode/100 != 2:
-		return fmt.Errorf("GET %s: %s", path, resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(dst); err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
-	}
-	return nil
+	return c.api.do(ctx, http.MethodGet, path, nil, dst)
 }
 
 func (c *Client) channelData(ctx context.Context, id string) (rawChannel, error) {
@@ -397,6 +379,6 @@ func (c *Client) recoverOrphans(ctx, callCtx context.Context, h Handler, claimed
 		}
 		c.metrics.recovered.WithLabelValues("orphan_hungup").Inc()
 		log.Info("leftover channel of an earlier process hung up")
-		_ = c.rest.Channel().Hangup(ariv5.NewKey(ariv5.ChannelKey, id), "normal")
+		_ = c.api.do(ctx, http.MethodDelete, chPath(id)+"?reason=normal", nil, nil)
 	}
 }

@@ -9,13 +9,14 @@ package ari
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"go.uber.org/zap"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
+	"time"
 
 	ariv5 "github.com/CyCoreSystems/ari/v5"
 	"github.com/google/uuid"
@@ -30,12 +31,9 @@ func (s *Session) Snoop(ctx context.Context, chID, spy, whisper string) (string,
 	s.channel(id)
 	s.mu.Unlock()
 	s.own(ariv5.ChannelKey, id)
-	err := s.rest(ctx, "snoop", func() error {
-		_, err := s.c.rest.Channel().Snoop(chKey(chID), id, &ariv5.SnoopOptions{
-			App: s.c.cfg.Application, Spy: ariv5.Direction(spy), Whisper: ariv5.Direction(whisper),
-		})
-		return err
-	})
+	err := s.rest(ctx, "snoop", http.MethodPost, chPath(chID, "snoop", id), &ariv5.SnoopOptions{
+		App: s.c.cfg.Application, Spy: ariv5.Direction(spy), Whisper: ariv5.Direction(whisper),
+	}, nil)
 	if err != nil {
 		s.mu.Lock()
 		s.channel(id).info.HungUp = true
@@ -65,13 +63,15 @@ func (s *Session) StartRecording(ctx context.Context, chID string, o RecordOptio
 	s.recording(o.Name)
 	s.mu.Unlock()
 	s.own(ariv5.LiveRecordingKey, o.Name)
-	err := s.rest(ctx, "record", func() error {
-		_, err := s.c.rest.Channel().Record(chKey(chID), o.Name, &ariv5.RecordingOptions{
-			Format: o.Format, MaxDuration: o.MaxDuration, MaxSilence: o.MaxSilence,
-			Beep: o.Beep, Terminate: o.TerminateOn, Exists: "fail",
-		})
-		return err
-	})
+	err := s.chRest(ctx, "record", chID, http.MethodPost, chPath(chID, "record"), struct {
+		Name        string `json:"name"`
+		Format      string `json:"format"`
+		MaxDuration int    `json:"maxDurationSeconds"`
+		MaxSilence  int    `json:"maxSilenceSeconds"`
+		IfExists    string `json:"ifExists,omitempty"`
+		Beep        bool   `json:"beep"`
+		TerminateOn string `json:"terminateOn,omitempty"`
+	}{o.Name, o.Format, int(o.MaxDuration / time.Second), int(o.MaxSilence / time.Second), "fail", o.Beep, o.TerminateOn}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -80,10 +80,8 @@ func (s *Session) StartRecording(ctx context.Context, chID string, o RecordOptio
 
 // StopRecording ends a live recording (the file is kept).
 func (s *Session) StopRecording(ctx context.Context, name string) error {
-	err := s.rest(ctx, "record_stop", func() error {
-		return s.c.rest.LiveRecording().Stop(ariv5.NewKey(ariv5.LiveRecordingKey, name))
-	})
-	if err != nil && strings.Contains(err.Error(), ErrNotFound.Error()) {
+	err := s.rest(ctx, "record_stop", http.MethodPost, "/recordings/live/"+esc(name)+"/stop", nil, nil)
+	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	return err
@@ -114,17 +112,13 @@ func (s *Session) WaitRecording(ctx context.Context, name string) (RecordResult,
 // spool. Going through ARI rather than the file system works with Asterisk on
 // another machine.
 func (c *Client) FetchRecording(ctx context.Context, name, format, dst string) error {
-	u := strings.TrimRight(c.cfg.URL, "/") + "/recordings/stored/" + url.PathEscape(name)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u+"/file", nil)
-	if err != nil {
-		return err
-	}
-	req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
-	resp, err := http.DefaultClient.Do(req)
+	path := "/recordings/stored/" + esc(name)
+	resp, cancel, err := c.api.stream(ctx, http.MethodGet, path+"/file")
 	if err != nil {
 		return fmt.Errorf("fetch recording %s: %w", name, err)
 	}
-	defer resp.Body.Close()
+	defer cancel()
+	defer drainClose(resp.Body)
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("fetch recording %s: %s", name, resp.Status)
 	}
@@ -155,12 +149,8 @@ func (c *Client) FetchRecording(ctx context.Context, name, format, dst string) e
 	if err := syncDir(filepath.Dir(dst)); err != nil {
 		return fmt.Errorf("fetch recording %s: %w", name, err)
 	}
-	del, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
-	if err == nil {
-		del.SetBasicAuth(c.cfg.Username, c.cfg.Password)
-		if r, err := http.DefaultClient.Do(del); err == nil {
-			r.Body.Close()
-		}
+	if err := c.api.do(ctx, http.MethodDelete, path, nil, nil); err != nil && !errors.Is(err, ErrNotFound) {
+		c.log.Warn("stored recording not deleted from Asterisk", zap.String("name", name), zap.Error(err))
 	}
 	_ = format // Asterisk serves the stored format; kept for the interface
 	return nil

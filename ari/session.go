@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	ariv5 "github.com/CyCoreSystems/ari/v5"
-	"github.com/CyCoreSystems/ari/v5/client/native"
 	"go.uber.org/zap"
 )
 
@@ -60,6 +62,9 @@ type channelState struct {
 	// a hang-up until a cause arrives. WaitReturn and ContinueAndReturn take it
 	// back when it re-enters (StasisStart).
 	left bool
+	// softHangup: Asterisk reported a soft hang-up request (its own, not the
+	// far end's), which makes the hang-up the system's whatever we asked.
+	softHangup bool
 }
 
 type recordingState struct {
@@ -152,6 +157,7 @@ func (s *Session) apply(ev ariv5.Event) {
 			// A soft hang-up is Asterisk's own (shutdown, timeout, ARI), not
 			// the far end's BYE: the system ended the call.
 			ch.info.BySystem = true
+			ch.softHangup = true
 		}
 		ch.info.HungUp = true
 		if ch.info.Cause == 0 {
@@ -272,36 +278,29 @@ func (s *Session) WaitHangup(ctx context.Context, id string) error {
 	return herr
 }
 
-// rest runs a library REST call (which takes no context) so that the caller stops
-// waiting when ctx ends; the request itself is bounded by native.RequestTimeout.
-func (s *Session) rest(ctx context.Context, op string, fn func() error) error {
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			s.c.metrics.restErrors.WithLabelValues(op).Inc()
-			if native.CodeFromError(err) == 404 {
-				return fmt.Errorf("%s: %w", op, ErrNotFound)
-			}
-			return fmt.Errorf("%s: %w", op, err)
+// rest sends one ARI request for op (a metric label) through the client's
+// pool, bounded by ctx and the request deadline. A 404 matches ErrNotFound, a
+// deadline past ErrRequestTimeout.
+func (s *Session) rest(ctx context.Context, op, method, path string, body, out any) error {
+	if err := s.c.api.do(ctx, method, path, body, out); err != nil {
+		s.c.metrics.restErrors.WithLabelValues(op).Inc()
+		if errors.Is(err, ErrRequestTimeout) {
+			s.c.metrics.restTimeouts.WithLabelValues(op).Inc()
 		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("%s: %w", op, ctx.Err())
+		return fmt.Errorf("%s: %w", op, err)
 	}
+	return nil
 }
 
-func chKey(id string) *ariv5.Key { return ariv5.NewKey(ariv5.ChannelKey, id) }
+// chPath is the ARI path of a channel (and of one of its resources).
+func chPath(id string, sub ...string) string {
+	return "/channels/" + esc(id) + strings.Join(append([]string{""}, sub...), "/")
+}
 
 // Answer answers the channel.
 func (s *Session) Answer(ctx context.Context, id string) error {
-	err := s.rest(ctx, "answer", func() error { return s.c.rest.Channel().Answer(chKey(id)) })
-	if err != nil {
-		s.mu.Lock()
-		herr := s.hangupErr(id)
-		s.mu.Unlock()
-		return errors.Join(herr, err)
+	if err := s.chRest(ctx, "answer", id, http.MethodPost, chPath(id, "answer"), nil, nil); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	if ch := s.channel(id); ch.info.AnsweredAt.IsZero() {
@@ -319,34 +318,111 @@ func (s *Session) Hangup(ctx context.Context, id, reason string) error {
 		s.mu.Unlock()
 		return nil
 	}
+	// Marked before the request: our own hang-up's events may come back
+	// before its answer does.
 	ch.info.BySystem = true
 	s.mu.Unlock()
-	err := s.rest(ctx, "hangup", func() error { return s.c.rest.Channel().Hangup(chKey(id), reason) })
+	err := s.rest(ctx, "hangup", http.MethodDelete, chPath(id)+"?reason="+url.QueryEscape(nonEmptyReason(reason)), nil, nil)
 	if errors.Is(err, ErrNotFound) {
+		// The channel was gone before we asked: whoever ended it, it was
+		// not this request (typically the caller, whose hang-up event is
+		// still on its way).
+		s.mu.Lock()
+		ch.info.BySystem = hangupBySystem(false, ch.softHangup)
+		s.mu.Unlock()
 		return nil
 	}
 	return err
 }
 
+// hangupBySystem decides whether a channel's end counts as the system's:
+// asked reports that our hang-up request took effect, soft that Asterisk
+// itself ended the channel (shutdown, timeout).
+func hangupBySystem(asked, soft bool) bool { return asked || soft }
+
+// hangupSettle bounds how long a failed request about a channel waits for
+// that channel's hang-up event (see settle).
+const hangupSettle = time.Second
+
+// chRest is rest for an operation on channel chID: a failure that the
+// caller's hang-up caused is returned as that hang-up (settle).
+func (s *Session) chRest(ctx context.Context, op, chID, method, path string, body, out any) error {
+	return s.settle(ctx, chID, s.rest(ctx, op, method, path, body, out))
+}
+
+// settle tells a request that failed because the caller hung up from a real
+// failure. A request about a channel the caller has just left fails (404
+// not found, 409 not in the application, or no answer in time while
+// Asterisk tears it down), and that answer usually overtakes the hang-up
+// event on the websocket: stored as it came, the call would read
+// outcome=failed, hangup_by=system. So on such an error settle waits a
+// moment for the channel's hang-up and, if it comes, returns both (errors.Is
+// ErrHangup holds).
+func (s *Session) settle(ctx context.Context, chID string, err error) error {
+	if err == nil || !raceCandidate(err) {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, hangupSettle)
+	defer cancel()
+	var herr error
+	_ = s.wait(wctx, func() (bool, error) { herr = s.hangupErr(chID); return herr != nil, nil })
+	return classifyFailure(err, herr)
+}
+
+// raceCandidate tells whether a request error is what a channel vanishing
+// under the request produces.
+func raceCandidate(err error) bool {
+	var se *StatusError
+	switch {
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrRequestTimeout):
+		return true
+	case errors.As(err, &se):
+		return se.Code == http.StatusConflict || se.Code == http.StatusUnprocessableEntity
+	}
+	return false
+}
+
+// classifyFailure is the decision: a failed request (err) on a channel that
+// has hung up (herr, a *HangupError, or nil while it is alive) is that
+// hang-up; otherwise it stays a failure.
+func classifyFailure(err, herr error) error {
+	if err == nil || herr == nil || !raceCandidate(err) {
+		return err
+	}
+	return errors.Join(herr, err)
+}
+
+// WaitDestroyed waits until Asterisk has reported the channel destroyed
+// (ChannelDestroyed, which carries the Q.850 cause), or ctx ends. A hang-up
+// request or StasisEnd may come first, without the true cause.
+func (s *Session) WaitDestroyed(ctx context.Context, id string) error {
+	return s.wait(ctx, func() (bool, error) {
+		ch, ok := s.channels[id]
+		return !ok || ch.info.CauseText != "", nil
+	})
+}
+
 // Continue hands the channel back to the dialplan (e.g. for SendFAX).
 func (s *Session) Continue(ctx context.Context, id, dpContext, exten string, priority int) error {
-	return s.rest(ctx, "continue", func() error { return s.c.rest.Channel().Continue(chKey(id), dpContext, exten, priority) })
+	return s.chRest(ctx, "continue", id, http.MethodPost, chPath(id, "continue"), continueBody(dpContext, exten, priority), nil)
 }
 
 // SetVar sets a channel variable.
 func (s *Session) SetVar(ctx context.Context, id, name, value string) error {
-	return s.rest(ctx, "setvar", func() error { return s.c.rest.Channel().SetVariable(chKey(id), name, value) })
+	body := struct {
+		Name  string `json:"variable"`
+		Value string `json:"value,omitempty"`
+	}{name, value}
+	return s.chRest(ctx, "setvar", id, http.MethodPost, chPath(id, "variable"), body, nil)
 }
 
 // GetVar reads a channel variable (or dialplan function, e.g. CHANNEL(rtp,...)).
 func (s *Session) GetVar(ctx context.Context, id, name string) (string, error) {
-	var v string
-	err := s.rest(ctx, "getvar", func() error {
-		var err error
-		v, err = s.c.rest.Channel().GetVariable(chKey(id), name)
-		return err
-	})
-	return v, err
+	var v struct {
+		Value string `json:"value"`
+	}
+	err := s.chRest(ctx, "getvar", id, http.MethodGet, chPath(id, "variable")+"?variable="+url.QueryEscape(name), nil, &v)
+	return v.Value, err
 }
 
 // liveChannels lists channels not known to be gone (for cleanup).
@@ -369,9 +445,9 @@ func (s *Session) ownedBridges() []string {
 }
 
 // reconcile settles channels and playbacks that ended while events could not arrive.
-func (s *Session) reconcile() {
+func (s *Session) reconcile(ctx context.Context) {
 	for _, id := range s.liveChannels() {
-		if _, err := s.c.rest.Channel().Data(chKey(id)); native.CodeFromError(err) == 404 {
+		if err := s.c.api.do(ctx, http.MethodGet, chPath(id), nil, nil); errors.Is(err, ErrNotFound) {
 			s.mu.Lock()
 			ch := s.channel(id)
 			ch.info.HungUp = true
@@ -395,7 +471,7 @@ func (s *Session) reconcile() {
 	}
 	s.mu.Unlock()
 	for _, id := range pending {
-		if _, err := s.c.rest.Playback().Data(ariv5.NewKey(ariv5.PlaybackKey, id)); native.CodeFromError(err) == 404 {
+		if err := s.c.api.do(ctx, http.MethodGet, "/playbacks/"+esc(id), nil, nil); errors.Is(err, ErrNotFound) {
 			s.mu.Lock()
 			s.playbacks[id] = "done"
 			close(s.changed)
@@ -403,4 +479,19 @@ func (s *Session) reconcile() {
 			s.mu.Unlock()
 		}
 	}
+}
+
+func nonEmptyReason(r string) string {
+	if r == "" {
+		return "normal"
+	}
+	return r
+}
+
+func continueBody(dpContext, exten string, priority int) any {
+	return struct {
+		Context   string `json:"context"`
+		Extension string `json:"extension"`
+		Priority  int    `json:"priority"`
+	}{dpContext, exten, priority}
 }

@@ -7,7 +7,6 @@ package ari
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,34 +24,26 @@ import (
 // drops a recording that ended before any audio was written).
 var ErrRecordingMissing = errors.New("stored recording not found")
 
-// storedRecordingURL is the ARI URL of a stored recording (op "" for its
+// storedRecordingPath is the ARI path of a stored recording (op "" for its
 // metadata, "file" for its audio).
-func (c *Client) storedRecordingURL(name, op string) string {
-	u := strings.TrimRight(c.cfg.URL, "/") + "/recordings/stored/" + url.PathEscape(name)
+func storedRecordingPath(name, op string) string {
+	u := "/recordings/stored/" + esc(name)
 	if op != "" {
 		u += "/" + op
 	}
 	return u
 }
 
-func (c *Client) ariRequest(ctx context.Context, method, u string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
-	return http.DefaultClient.Do(req)
-}
-
 // CopyRecording writes a finished recording's audio to w. It is fetched over
 // ARI (GET /recordings/stored/{name}/file) rather than read from Asterisk's
 // spool directory, so the call service need not share a disk with Asterisk.
 func (s *Session) CopyRecording(ctx context.Context, name string, w io.Writer) (int64, error) {
-	resp, err := s.c.ariRequest(ctx, http.MethodGet, s.c.storedRecordingURL(name, "file"))
+	resp, cancel, err := s.c.api.stream(ctx, http.MethodGet, storedRecordingPath(name, "file"))
 	if err != nil {
 		return 0, fmt.Errorf("fetch recording %s: %w", name, err)
 	}
-	defer resp.Body.Close()
+	defer cancel()
+	defer drainClose(resp.Body)
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
 		return 0, fmt.Errorf("fetch recording %s: %w", name, ErrRecordingMissing)
@@ -69,13 +60,8 @@ func (s *Session) CopyRecording(ctx context.Context, name string, w io.Writer) (
 // DeleteRecording removes a stored recording from Asterisk (after it has been
 // copied to durable storage, or when it is discarded). A missing one is fine.
 func (s *Session) DeleteRecording(ctx context.Context, name string) error {
-	resp, err := s.c.ariRequest(ctx, http.MethodDelete, s.c.storedRecordingURL(name, ""))
-	if err != nil {
+	if err := s.c.api.do(ctx, http.MethodDelete, storedRecordingPath(name, ""), nil, nil); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("delete recording %s: %w", name, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotFound {
-		return fmt.Errorf("delete recording %s: %s", name, resp.Status)
 	}
 	return nil
 }
@@ -134,15 +120,9 @@ func (s *Session) ContinueAndReturn(ctx context.Context, id, dpContext, exten st
 // channel is destroyed.
 func (s *Session) Follow(ctx context.Context, id string) error {
 	source := "channel:" + id
-	u := strings.TrimRight(s.c.cfg.URL, "/") + "/applications/" + url.PathEscape(s.c.cfg.Application) +
-		"/subscription?eventSource=" + url.QueryEscape(source)
-	resp, err := s.c.ariRequest(ctx, http.MethodPost, u)
-	if err != nil {
+	path := "/applications/" + esc(s.c.cfg.Application) + "/subscription?eventSource=" + url.QueryEscape(source)
+	if err := s.c.api.do(ctx, http.MethodPost, path, nil, nil); err != nil {
 		return fmt.Errorf("subscribe to %s: %w", source, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("subscribe to %s: %s", source, resp.Status)
 	}
 	return nil
 }
@@ -186,19 +166,10 @@ func (c *Client) Dial(ctx context.Context, log *zap.Logger, r OriginateRequest) 
 // (GET /asterisk/variable), e.g. DB_DELETE(family/key) for results the dialplan
 // left after the channel was gone.
 func (s *Session) GlobalVar(ctx context.Context, name string) (string, error) {
-	u := strings.TrimRight(s.c.cfg.URL, "/") + "/asterisk/variable?variable=" + url.QueryEscape(name)
-	resp, err := s.c.ariRequest(ctx, http.MethodGet, u)
-	if err != nil {
-		return "", fmt.Errorf("get %s: %w", name, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return "", fmt.Errorf("get %s: %s", name, resp.Status)
-	}
 	var v struct {
 		Value string `json:"value"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&v); err != nil {
+	if err := s.c.api.do(ctx, http.MethodGet, "/asterisk/variable?variable="+url.QueryEscape(name), nil, &v); err != nil {
 		return "", fmt.Errorf("get %s: %w", name, err)
 	}
 	return v.Value, nil
@@ -206,15 +177,9 @@ func (s *Session) GlobalVar(ctx context.Context, name string) (string, error) {
 
 // SetGlobalVar sets (or, with "", clears) a global variable of the Asterisk.
 func (s *Session) SetGlobalVar(ctx context.Context, name, value string) error {
-	u := strings.TrimRight(s.c.cfg.URL, "/") + "/asterisk/variable?variable=" + url.QueryEscape(name) +
-		"&value=" + url.QueryEscape(value)
-	resp, err := s.c.ariRequest(ctx, http.MethodPost, u)
-	if err != nil {
+	path := "/asterisk/variable?variable=" + url.QueryEscape(name) + "&value=" + url.QueryEscape(value)
+	if err := s.c.api.do(ctx, http.MethodPost, path, nil, nil); err != nil {
 		return fmt.Errorf("set %s: %w", name, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("set %s: %s", name, resp.Status)
 	}
 	return nil
 }

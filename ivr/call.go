@@ -130,12 +130,20 @@ func (c *Call) end(staffed bool) event.CallEndedPayload {
 	}
 	// Wait briefly for Asterisk's own account of the hang-up (its cause).
 	_ = c.S.WaitHangup(ctx, chID)
-	info := c.S.Caller()
-	ended := time.Now()
-	by := event.HangupByCaller
 	c.mu.Lock()
 	outcome, bySystem := c.outcome, c.bySystem
 	c.mu.Unlock()
+	if outcome != OutcomeFallback {
+		// StasisEnd or a hang-up request may come first, without the true
+		// Q.850 cause; ChannelDestroyed has it and follows at once. (A caller
+		// sent to the fallback is destroyed only when that call ends.)
+		dctx, dcancel := context.WithTimeout(ctx, time.Second)
+		_ = c.S.WaitDestroyed(dctx, chID)
+		dcancel()
+	}
+	info := c.S.Caller()
+	ended := time.Now()
+	by := event.HangupByCaller
 	if info.BySystem || bySystem {
 		by = event.HangupBySystem
 	}

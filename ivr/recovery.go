@@ -39,6 +39,7 @@ func (s *Service) startCall(call *Call, p event.CallStartedPayload) {
 	raw, _ := json.Marshal(env)
 	_ = call.S.BeginRecord(ari.CallRecord{
 		StartedAt: call.started.UTC(), Staffed: p.Staffed, Phase: ari.PhaseGreeting, Outcome: "greeted", Started: raw,
+		AnsweredAt: call.S.Caller().AnsweredAt,
 	})
 	_ = call.publish(env)
 }

@@ -171,6 +171,12 @@ func (s *Service) HandleCall(ctx context.Context, sess *ari.Session) {
 	call := newCall(sess, s.sink, s.cfg.Source)
 	info := sess.Caller()
 	staffed := s.staffed(call)
+	// Answer first: the call record and call.started are fsynced, and the
+	// caller must not wait for the disk (two fsyncs sat in every answer). A
+	// crash in between leaves a channel without a record, which recovery
+	// treats as a call that has just arrived. A failed answer (the caller
+	// hung up while it rang) is still recorded as a call, and ended below.
+	answerErr := sess.Answer(ctx, call.ChannelID())
 	s.metrics.started.WithLabelValues("inbound").Inc()
 	s.startCall(call, event.CallStartedPayload{
 		Caller:     event.PresentedNumber(info.CallerNumber),
@@ -194,7 +200,10 @@ func (s *Service) HandleCall(ctx context.Context, sess *ari.Session) {
 	if err := sess.Follow(ctx, call.ChannelID()); err != nil {
 		call.Log.Warn("cannot follow the channel outside the application", zap.Error(err))
 	}
-	err := s.run(ctx, call, staffed)
+	err := answerErr
+	if err == nil {
+		err = s.run(ctx, call, staffed)
+	}
 	if s.cfg.Fax != nil {
 		// The dialplan's fax tone (CNG) detection takes the channel out of
 		// Stasis into from-carrier,fax, which sends it straight back with
@@ -231,16 +240,11 @@ func (s *Service) staffed(call *Call) bool {
 	return staffedOrHuman(staffed, err)
 }
 
-// run is the front door: greeting, then in staffed hours the recording notice
+// run is the front door (the caller is answered): greeting, then in staffed hours the recording notice
 // and human service (no menu in front of an agent); outside them, or when human
 // service declines (nobody logged in, queue overflow), the voice menu.
 func (s *Service) run(ctx context.Context, call *Call, staffed bool) error {
 	ch := call.ChannelID()
-	if err := call.S.Answer(ctx, ch); err != nil {
-		return err
-	}
-	answered := call.S.Caller().AnsweredAt
-	_ = call.S.UpdateRecord(func(r *ari.CallRecord) { r.AnsweredAt = answered })
 	// Keys pressed during the greeting are kept: a regular caller may type the
 	// menu choice ahead.
 	if _, err := call.S.Play(ctx, ch, s.Sound(string(prompts.Greeting)), false); err != nil {

@@ -1,6 +1,7 @@
 package eventbus
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -83,10 +84,34 @@ type Publisher struct {
 	// afterWrite, if set, runs when Publish has written an event's file: where
 	// the sending loop can overtake Publish (tests).
 	afterWrite func()
+	// perEventSync turns group commit off: each event its own file and
+	// fsyncs (the baseline of the benchmark).
+	perEventSync bool
 
 	mu    sync.Mutex
 	depth int
+	// sentOf counts the events of a batch file already acknowledged, so that
+	// a retry after a failure in the middle of a batch resends only the
+	// rest (across a restart the stream's deduplication covers it).
+	sentOf map[string]int
+
+	// Group commit: Publish calls that arrive while a write is in progress
+	// queue up and are written together by the next one, with one fsync.
+	gmu        sync.Mutex
+	queue      []*spoolItem
+	committing bool
 }
+
+// spoolItem is one event waiting for the group commit.
+type spoolItem struct {
+	id   string
+	data []byte
+	done chan error
+}
+
+// batchSuffix names a spool file holding several events, one JSON envelope
+// per line, written by one group commit.
+const batchSuffix = ".jsonl"
 
 // NewPublisher prepares a publisher spooling into dir. Run must be started for
 // anything to leave the machine.
@@ -101,12 +126,15 @@ func NewPublisher(nc *nats.Conn, cfg Config, dir string, log *zap.Logger, m *Pub
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("event spool %s: %w", dir, err)
 	}
-	p := &Publisher{js: js, cfg: cfg, root: cfg.SubjectRoot, dir: dir, log: log, metrics: m, wake: make(chan struct{}, 1)}
+	p := &Publisher{js: js, cfg: cfg, root: cfg.SubjectRoot, dir: dir, log: log, metrics: m, wake: make(chan struct{}, 1),
+		sentOf: map[string]int{}}
 	names, err := p.spooled()
 	if err != nil {
 		return nil, err
 	}
-	p.depth = len(names)
+	for _, n := range names {
+		p.depth += p.eventsIn(n)
+	}
 	m.spoolDepth.Set(float64(p.depth))
 	if p.depth > 0 {
 		log.Info("events left in spool from an earlier run will be sent", zap.Int("count", p.depth))
@@ -126,10 +154,10 @@ func (p *Publisher) Publish(env event.Envelope) error {
 		return fmt.Errorf("encode event %s: %w", env.ID, err)
 	}
 	// Counted before the file appears: the sending loop may find, send and
-	// forget it before writeFileSync returns, and a count made afterwards
+	// forget it before the write returns, and a count made afterwards
 	// would then stay one too high for ever.
 	p.count(+1)
-	if err := writeFileSync(p.dir, env.ID+".json", data); err != nil {
+	if err := p.commit(&spoolItem{id: env.ID, data: data, done: make(chan error, 1)}); err != nil {
 		p.count(-1)
 		p.metrics.spoolFailures.Inc()
 		return fmt.Errorf("spool event %s: %w", env.ID, err)
@@ -142,6 +170,51 @@ func (p *Publisher) Publish(env event.Envelope) error {
 	default:
 	}
 	return nil
+}
+
+// commit writes it durably, together with the events other Publish calls
+// queued meanwhile (group commit), and returns when it is on disk. The
+// first caller to find no write in progress writes the queue, again and
+// again until it is empty; the others wait for their turn's result. No
+// goroutine is needed, and under no load an event is written at once.
+func (p *Publisher) commit(it *spoolItem) error {
+	if p.perEventSync {
+		return writeFileSync(p.dir, it.id+".json", it.data)
+	}
+	p.gmu.Lock()
+	p.queue = append(p.queue, it)
+	if p.committing {
+		p.gmu.Unlock()
+		return <-it.done
+	}
+	p.committing = true
+	for len(p.queue) > 0 {
+		batch := p.queue
+		p.queue = nil
+		p.gmu.Unlock()
+		err := p.writeBatch(batch)
+		for _, b := range batch {
+			b.done <- err
+		}
+		p.gmu.Lock()
+	}
+	p.committing = false
+	p.gmu.Unlock()
+	return <-it.done
+}
+
+// writeBatch writes events to one file (one fsync of the file, one of the
+// directory). A single event keeps the one-event format; several go into
+// a batch file named after the first, so the spool's order holds.
+func (p *Publisher) writeBatch(batch []*spoolItem) error {
+	if len(batch) == 1 {
+		return writeFileSync(p.dir, batch[0].id+".json", batch[0].data)
+	}
+	var buf []byte
+	for _, b := range batch {
+		buf = append(append(buf, b.data...), '\n')
+	}
+	return writeFileSync(p.dir, batch[0].id+batchSuffix, buf)
 }
 
 // Run sends spooled events until ctx ends. On shutdown, callers that want the spool
@@ -199,46 +272,98 @@ func (p *Publisher) drain(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			return sent, nil
 		}
-		if err := p.send(ctx, name); err != nil {
+		n, err := p.send(ctx, name)
+		sent += n
+		if err != nil {
 			return sent, err
 		}
-		sent++
 	}
 	return sent, nil
 }
 
-func (p *Publisher) send(ctx context.Context, name string) error {
+// eventsIn counts the events of a spool file (for the depth at start).
+func (p *Publisher) eventsIn(name string) int {
+	if !strings.HasSuffix(name, batchSuffix) {
+		return 1
+	}
+	data, err := os.ReadFile(filepath.Join(p.dir, name))
+	if err != nil {
+		return 1
+	}
+	return len(splitLines(data))
+}
+
+func splitLines(data []byte) [][]byte {
+	var out [][]byte
+	for _, l := range bytes.Split(data, []byte{'\n'}) {
+		if len(bytes.TrimSpace(l)) > 0 {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// send publishes the events of one spool file in order and removes the file
+// once JetStream has acknowledged all of them; it returns how many it sent.
+func (p *Publisher) send(ctx context.Context, name string) (int, error) {
 	path := filepath.Join(p.dir, name)
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("read spooled %s: %w", name, err)
+		return 0, fmt.Errorf("read spooled %s: %w", name, err)
 	}
-	env, err := event.Decode(data)
-	if err != nil {
-		// A damaged file would block the spool forever; move it aside for a person.
-		bad := path + ".bad"
-		p.log.Error("spooled event is unreadable, moved aside", zap.String("file", bad), zap.Error(err))
-		p.metrics.spoolBad.Inc()
-		p.forget()
-		return errors.Join(err, os.Rename(path, bad))
+	lines := [][]byte{data}
+	if strings.HasSuffix(name, batchSuffix) {
+		lines = splitLines(data)
 	}
-	msg := &nats.Msg{Subject: event.Subject(p.root, env.Type), Data: data, Header: nats.Header{}}
-	attempt, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if _, err := p.js.PublishMsg(attempt, msg, jetstream.WithMsgID(env.ID)); err != nil {
-		return fmt.Errorf("publish %s %s: %w", env.Type, env.ID, err)
+	envs := make([]event.Envelope, len(lines))
+	for i, l := range lines {
+		env, err := event.Decode(l)
+		if err != nil {
+			// A damaged file would block the spool forever; move it aside for a person.
+			bad := path + ".bad"
+			p.log.Error("spooled event is unreadable, moved aside", zap.String("file", bad), zap.Error(err))
+			p.metrics.spoolBad.Inc()
+			p.count(-(len(lines) - p.sent(name)))
+			p.mu.Lock()
+			delete(p.sentOf, name)
+			p.mu.Unlock()
+			return 0, errors.Join(err, os.Rename(path, bad))
+		}
+		envs[i] = env
+	}
+	sent := 0
+	for i := p.sent(name); i < len(envs); i++ {
+		env := envs[i]
+		msg := &nats.Msg{Subject: event.Subject(p.root, env.Type), Data: lines[i], Header: nats.Header{}}
+		attempt, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := p.js.PublishMsg(attempt, msg, jetstream.WithMsgID(env.ID))
+		cancel()
+		if err != nil {
+			return sent, fmt.Errorf("publish %s %s: %w", env.Type, env.ID, err)
+		}
+		p.mu.Lock()
+		p.sentOf[name] = i + 1
+		p.mu.Unlock()
+		sent++
+		p.metrics.published.WithLabelValues(string(env.Type)).Inc()
+		p.metrics.lag.Observe(time.Since(env.Time).Seconds())
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove sent event %s: %w", name, err)
+		return sent, fmt.Errorf("remove sent events %s: %w", name, err)
 	}
-	p.forget()
-	p.metrics.published.WithLabelValues(string(env.Type)).Inc()
-	p.metrics.lag.Observe(time.Since(env.Time).Seconds())
-	return nil
+	p.mu.Lock()
+	delete(p.sentOf, name)
+	p.mu.Unlock()
+	p.count(-len(envs))
+	return sent, nil
 }
 
-// forget counts an event out of the spool (sent, or moved aside).
-func (p *Publisher) forget() { p.count(-1) }
+// sent is how many events of a spool file JetStream has acknowledged.
+func (p *Publisher) sent(name string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sentOf[name]
+}
 
 func (p *Publisher) count(delta int) {
 	p.mu.Lock()
@@ -255,7 +380,7 @@ func (p *Publisher) spooled() ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".json") {
+		if !e.IsDir() && (strings.HasSuffix(e.Name(), ".json") || strings.HasSuffix(e.Name(), batchSuffix)) {
 			names = append(names, e.Name())
 		}
 	}

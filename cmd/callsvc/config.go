@@ -33,6 +33,8 @@ type config struct {
 	// ended; new calls go to the dialplan fallback meanwhile.
 	DrainTimeout time.Duration
 	MaxCallTime  time.Duration
+	// Pprof serves net/http/pprof on the ops address (HOTLINE_PPROF).
+	Pprof bool
 
 	// Service hours (SPEC T2) and the voice menu (T3).
 	ServiceMode calendar.Mode
@@ -76,7 +78,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Password:     e.Secret("HOTLINE_ARI_PASSWORD", c.Profile),
 		Application:  e.Str("HOTLINE_ARI_APP", "hotline"),
 		DrainContext: e.Str("HOTLINE_DRAIN_CONTEXT", "from-carrier"),
+		// HOTLINE_ARI_MAX_CONNS [32]: persistent HTTP connections to ARI;
+		// REST requests past it wait for one (Asterisk's sessionlimit is 200).
+		MaxConns: e.Int("HOTLINE_ARI_MAX_CONNS", ari.DefaultMaxConns),
+		// HOTLINE_ARI_REQUEST_TIMEOUT [5s]: deadline of every ARI REST request.
+		RequestTimeout: e.Duration("HOTLINE_ARI_REQUEST_TIMEOUT", ari.DefaultRequestTimeout),
+		// HOTLINE_MAX_ACTIVE_CALLS [0 = unlimited]: calls handled at once; a
+		// new call past it goes straight to HOTLINE_DRAIN_CONTEXT's fallback.
+		MaxActiveCalls: e.Int("HOTLINE_MAX_ACTIVE_CALLS", 0),
 	}
+	e.Check(c.ARI.MaxConns < 1, "HOTLINE_ARI_MAX_CONNS must be at least 1")
+	e.Check(c.ARI.RequestTimeout <= 0, "HOTLINE_ARI_REQUEST_TIMEOUT must be positive")
+	// HOTLINE_PPROF [false]: /debug/pprof/ on HOTLINE_CALLSVC_HTTP_ADDR.
+	c.Pprof = e.Bool("HOTLINE_PPROF", false)
 	c.Bus = svc.BusConfig(e)
 	c.DrainTimeout = e.Duration("HOTLINE_DRAIN_TIMEOUT", 30*time.Second)
 	c.MaxCallTime = e.Duration("HOTLINE_MAX_CALL_TIME", 2*time.Hour)

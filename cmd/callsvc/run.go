@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http/pprof"
 	"os"
 	"sync/atomic"
 	"time"
@@ -147,12 +148,22 @@ func run(ctx context.Context, getenv func(string) string) error {
 	// desktop: browser softphones (issue 12)
 	phones := attachSoftphones(human, ops.Mux, cfg, log)
 	ops.Mux.HandleFunc("GET /calendar", calFeed.handler(cfg))
+	if cfg.Pprof {
+		// Off by default: profiles expose internals and cost CPU while taken.
+		ops.Mux.HandleFunc("/debug/pprof/", pprof.Index)
+		ops.Mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		ops.Mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		ops.Mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		ops.Mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	calJS, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
 	log.Info("call service starting", zap.String("ari", cfg.ARI.URL), zap.String("http", ops.Addr),
-		zap.String("profile", cfg.Profile), zap.String("stream", cfg.Bus.Stream))
+		zap.String("profile", cfg.Profile), zap.String("stream", cfg.Bus.Stream),
+		zap.Int("ari_max_conns", cfg.ARI.MaxConns), zap.Duration("ari_request_timeout", cfg.ARI.RequestTimeout),
+		zap.Int("max_active_calls", cfg.ARI.MaxActiveCalls), zap.Bool("pprof", cfg.Pprof))
 
 	// Contexts, from the inside out: calls outlive the ARI connection's ctx by the
 	// drain; the publisher outlives the calls so their last events get out.

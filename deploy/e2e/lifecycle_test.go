@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"io"
 	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -95,4 +97,50 @@ func TestReconnectsAfterAsteriskRestart(t *testing.T) {
 		_ = h.pool.QueryRow(t.Context(), `SELECT count(*) FROM calls WHERE caller = '13600136000' AND ended_at IS NOT NULL`).Scan(&n)
 		return n == 1
 	})
+}
+
+// TestCapacityRefusesNewCallsToFallback: with HOTLINE_MAX_ACTIVE_CALLS=1 a
+// second caller arriving while the first is being served is not answered
+// late by an overloaded service: the dialplan fallback (apology, message)
+// takes it at once, the first call goes on, and the refusal is counted.
+func TestCapacityRefusesNewCallsToFallback(t *testing.T) {
+	h := startHotline(t, withEnv("HOTLINE_MAX_ACTIVE_CALLS=1"))
+	live := newRTPPeer(t, carrierIP)
+	liveRes := carrierCall(t, "13700137011", live, 12*time.Second)
+	eventually(t, 15*time.Second, "the first caller hearing the greeting", func() bool { return live.loudFrameCount() > 10 })
+
+	second := newRTPPeer(t, carrierIP)
+	start := time.Now()
+	secondRes := carrierCall(t, "13700137012", second, 5*time.Second)
+	// "At once": the fallback's apology reaches the caller while the first
+	// call still holds the only place.
+	eventually(t, 5*time.Second, "the second caller hearing the fallback", func() bool { return second.loudFrameCount() > 10 })
+	t.Logf("second caller heard the fallback %s after dialling", time.Since(start).Round(10*time.Millisecond))
+	if r := waitSIPp(t, secondRes, 40*time.Second); r.err != nil {
+		t.Fatalf("the call past capacity was not answered: %v\n%s", r.err, r.output)
+	}
+	if !fallbackLogged(t, "13700137012") {
+		t.Fatal("the call past capacity was not sent to the dialplan fallback")
+	}
+	if lr := waitSIPp(t, liveRes, 40*time.Second); lr.err != nil {
+		t.Fatalf("the first call was disturbed: %v\n%s", lr.err, lr.output)
+	}
+	resp, err := http.Get("http://" + h.callHTTP + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `hotline_calls_refused_total{reason="capacity"} 1`; !strings.Contains(string(metrics), want) {
+		t.Errorf("/metrics lacks %s", want)
+	}
+	var n int
+	eventually(t, 20*time.Second, "the first call stored", func() bool {
+		_ = h.pool.QueryRow(t.Context(), `SELECT count(*) FROM calls WHERE caller = '13700137011' AND ended_at IS NOT NULL`).Scan(&n)
+		return n == 1
+	})
+	_ = h.pool.QueryRow(t.Context(), `SELECT count(*) FROM calls WHERE caller = '13700137012'`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("the call past capacity reached the call service (%d rows)", n)
+	}
 }
