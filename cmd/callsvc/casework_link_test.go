@@ -46,14 +46,7 @@ func TestCaseworkResolvesCaseNumbers(t *testing.T) {
 	defer hs.Close()
 
 	users := store.NewUsers(pool)
-	u, err := users.Create(ctx, store.NewUser{Name: "张敏", Role: domain.RoleAgent, Staff: "1001"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, token, err := access.IssueToken(ctx, users, u.ID, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, token := agentToken(t, users)
 	agent := domain.Actor{ID: "1001", Role: domain.RoleAgent}
 	in := app.RegisterInput{Content: "举报工地夜间施工", Category: domain.CategoryReport, Region: "110101",
 		Urgency: domain.UrgencyNormal, Confidentiality: domain.ConfidentialityNone, Channel: domain.ChannelPhone,
@@ -112,14 +105,7 @@ func TestRevokedTokenStopsAtOnce(t *testing.T) {
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
 	users := store.NewUsers(pool)
-	u, err := users.Create(ctx, store.NewUser{Name: "张敏", Role: domain.RoleAgent, Staff: "1001"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, secret, err := access.IssueToken(ctx, users, u.ID, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok, secret := agentToken(t, users)
 	rc, err := loadRoutingConfig(func(string) string { return "" }, config{})
 	if err != nil {
 		t.Fatal(err)
@@ -137,4 +123,19 @@ func TestRevokedTokenStopsAtOnce(t *testing.T) {
 	if _, err := cw.Verify(ctx, secret); !errors.Is(err, routing.ErrUnauthorized) {
 		t.Fatalf("Verify right after revocation: %v, want ErrUnauthorized", err)
 	}
+}
+
+// agentToken creates agent 1001 and a bearer token for it.
+func agentToken(t *testing.T, users *store.Users) (store.Token, string) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := users.Create(ctx, store.NewUser{Name: "张敏", Role: domain.RoleAgent, Staff: "1001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, secret, err := access.IssueToken(ctx, users, u.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok, secret
 }
