@@ -72,7 +72,10 @@ demo_desk() {
     done
     printf '%s\n' demo-admin-desk | "$BIN/hotlinectl" user add --name 演示管理员（网页） --role admin --login admin \
         --password-stdin >/dev/null 2>&1 || true
+    printf '%s\n' demo-dongcheng-desk | "$BIN/hotlinectl" user add --name 东城区值班员（网页） --role unit --unit dongcheng \
+        --login dc-duty --password-stdin >/dev/null 2>&1 || true
     echo "[run] agent desktop: http://127.0.0.1:9102/desk/ — agent 1004 / demo-1004-desk (browser softphone)"
+    echo "[run] units' portal: http://127.0.0.1:9102/portal/ — dc-duty / demo-dongcheng-desk (东城区)"
 }
 [[ $HOTLINE_PROFILE == demo ]] && demo_desk
 
