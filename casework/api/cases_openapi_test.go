@@ -49,6 +49,10 @@ var caseRoutes = []string{
 	"PUT /units/{id}/webhook",
 	"DELETE /units/{id}/webhook",
 	"GET /units/{id}/webhook/deliveries",
+	// MountSupervise (issue 13)
+	"GET /wallboard",
+	"GET /cases/{id}/media",
+	"GET /cases/{id}/recordings/{rid}/audio",
 }
 
 func TestOpenAPIDocumentsEveryCaseRoute(t *testing.T) {
@@ -62,7 +66,7 @@ func TestOpenAPIDocumentsEveryCaseRoute(t *testing.T) {
 	e := newCaseEnv(t)
 	for _, op := range caseRoutes {
 		method, path, _ := strings.Cut(op, " ")
-		path = strings.NewReplacer("{id}", "x", "{number}", "202603020001", "{service_request_id}", "202603020001").Replace(path)
+		path = strings.NewReplacer("{id}", "x", "{rid}", "r", "{number}", "202603020001", "{service_request_id}", "202603020001").Replace(path)
 		if !strings.HasPrefix(path, "/open311/") {
 			path = "/api/v1" + path
 		}

@@ -89,6 +89,7 @@ func newCaseEnv(t *testing.T) *caseEnv {
 		CodeAttempts: store.NewCodeAttempts(pool), Idempotency: store.NewIdempotencyKeys(pool),
 		Assessor: app.Assessor{Feed: cases, Clock: clk.Now}, Reports: cases})
 	srv.MountPortal(api.PortalRoutes{Cases: cases, Notifications: store.NewNotifications(pool), Calendar: src, Now: clk.Now})
+	srv.MountSupervise(api.SuperviseRoutes{Service: svc, Boards: store.NewBoards(pool), RecordingsDir: t.TempDir()})
 	calendars := store.NewCalendars(pool)
 	srv.MountCalendar(api.CalendarRoutes{Store: calendars, Source: src, Applied: func() {
 		// What the casework service's calendar pass does, synchronously for the test.

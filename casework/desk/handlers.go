@@ -124,6 +124,7 @@ func (d *Desk) Sessions() *Sessions { return d.sessions }
 //	GET  /                      redirect to /desk/
 //	GET  /desk/{file...}        the page (embedded)
 //	GET  /portal/               the units' portal (portal.html; its files under /desk/)
+//	GET  /supervise/            the supervisor screens (supervise.html; files under /desk/)
 //	POST /desk/api/signin       {"login","password","phone":"browser|sip"}
 //	GET  /desk/api/session      who is signed in, CSRF token, settings
 //	POST /desk/api/signout      {"everywhere": bool}
@@ -135,6 +136,7 @@ func (d *Desk) Register(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET /desk/", d.static)
 	mux.HandleFunc("GET /portal/{$}", func(w http.ResponseWriter, r *http.Request) { d.serveAsset(w, r, "portal.html") })
+	mux.HandleFunc("GET /supervise/{$}", func(w http.ResponseWriter, r *http.Request) { d.serveAsset(w, r, "supervise.html") })
 	mux.HandleFunc("POST /desk/api/signin", d.signIn)
 	mux.HandleFunc("GET /desk/api/session", d.session)
 	mux.HandleFunc("POST /desk/api/signout", d.signOut)

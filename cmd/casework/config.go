@@ -25,6 +25,9 @@ type config struct {
 	// VoicemailDir and FaxDir are where the call service stores messages and
 	// received faxes; casework serves files only from inside them.
 	VoicemailDir, FaxDir string
+	// RecordingsDir is where the call service stores agent call recordings;
+	// the supervisor's case file serves them only from inside it.
+	RecordingsDir string
 	// DBStatementTimeout and DBConnectTimeout bound every statement and dial.
 	DBStatementTimeout time.Duration
 	DBConnectTimeout   time.Duration
@@ -65,6 +68,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	dataDir := e.Str("HOTLINE_DATA_DIR", "/var/lib/hotline12345")
 	c.VoicemailDir = e.Str("HOTLINE_VOICEMAIL_DIR", filepath.Join(dataDir, "voicemail"))
 	c.FaxDir = e.Str("HOTLINE_FAX_DIR", filepath.Join(dataDir, "fax"))
+	c.RecordingsDir = e.Str("HOTLINE_RECORDINGS_DIR", filepath.Join(dataDir, "recordings"))
 	// HOTLINE_MIGRATE_DATABASE_URL [empty: HOTLINE_DATABASE_URL]: the schema
 	// owner, used only for the migrations at start, so that the role the
 	// service runs as (a member of hotline_runtime) owns nothing and cannot

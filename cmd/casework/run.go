@@ -160,6 +160,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 	voicemails, faxes := store.NewVoicemails(pool), store.NewFaxes(pool)
 	apiSrv.MountVoicemails(api.VoicemailRoutes{Service: service, Voicemails: voicemails, Dir: cfg.VoicemailDir}) // voice services (T9)
 	apiSrv.MountFaxes(api.FaxRoutes{Service: service, Faxes: faxes, Dir: cfg.FaxDir})                            // voice services (T11)
+	// Supervisor screens (issue 13): wallboard from the call projections, the
+	// case file's recordings from the call service's store.
+	apiSrv.MountSupervise(api.SuperviseRoutes{Service: service, Boards: store.NewBoards(pool), RecordingsDir: cfg.RecordingsDir})
 	apiSrv.MountCalendar(api.CalendarRoutes{Store: calendars, Source: calSource, Applied: calSync.Kick})
 	// Units' portal (issue 13): inbox by deadline, notifications (written with
 	// the case changes that cause them), webhooks delivered by the dispatcher.
