@@ -55,6 +55,9 @@ type CallReport struct {
 	// Transferred counts calls a unit's duty line was joined into (三方通话).
 	Transferred int     `json:"transferred"`
 	ByOutcome   []Count `json:"by_outcome"`
+	// Queue is the agent queue in the period, as the wallboard counts it
+	// (Answered above counts calls the hotline answered, menus included).
+	Queue QueueFigures `json:"queue"`
 }
 
 // StaffLine is one agent's work in a period.
@@ -144,6 +147,11 @@ func (s *Cases) CallReport(ctx context.Context, from, to time.Time) (CallReport,
 	r.ByOutcome, err = s.counts(ctx, `SELECT COALESCE(outcome, 'unknown'), count(*) FROM calls
 		WHERE started_at >= $1 AND started_at < $2 GROUP BY 1 ORDER BY 2 DESC, 1`, from, to)
 	if err != nil {
+		return r, fmt.Errorf("call report: %w", err)
+	}
+	// [from, to) as the rest of the report: the last microsecond of the
+	// period is the closed bound's end.
+	if r.Queue, err = queueFigures(ctx, s.pool, from, to.Add(-time.Microsecond)); err != nil {
 		return r, fmt.Errorf("call report: %w", err)
 	}
 	return r, nil

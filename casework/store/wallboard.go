@@ -99,26 +99,20 @@ func (b *Boards) Wallboard(ctx context.Context, now, dayStart time.Time) (Wallbo
 	if oldest != nil {
 		w.LongestWaitMS = max(now.Sub(*oldest).Milliseconds(), 0)
 	}
-	// A call answered twice (a transfer back to the queue) counts once; its
-	// service level is that of its first answer.
-	err = b.pool.QueryRow(ctx, `WITH first AS (
-			SELECT DISTINCT ON (call_id) call_id, answered_at, wait_ms FROM call_agents
-			WHERE answered_at >= $2 AND answered_at <= $1 ORDER BY call_id, answered_at)
-		SELECT
-			(SELECT count(DISTINCT call_id) FROM events WHERE type = 'call.queued' AND occurred_at >= $2 AND occurred_at <= $1),
-			(SELECT count(*) FROM first),
-			(SELECT count(*) FROM first WHERE wait_ms <= $3),
-			(SELECT COALESCE(avg(wait_ms), 0)::bigint FROM first),
-			(SELECT count(DISTINCT call_id) FROM queue_abandons WHERE abandoned_at >= $2 AND abandoned_at <= $1),
-			(SELECT count(DISTINCT call_id) FROM queue_abandons WHERE abandoned_at >= $2 AND abandoned_at <= $1 AND short),
-			(SELECT count(*) FROM calls WHERE direction = 'inbound' AND started_at >= $2 AND started_at <= $1),
-			(SELECT count(DISTINCT call_id) FROM events WHERE type = 'call.queued' AND occurred_at > $4 AND occurred_at <= $1),
-			(SELECT count(DISTINCT call_id) FROM call_agents WHERE answered_at > $4 AND answered_at <= $1)`,
-		now, dayStart, ServiceLevelWait.Milliseconds(), now.Add(-24*time.Hour)).
-		Scan(&w.Offered, &w.Answered, &w.AnsweredWithin, &w.AverageWaitMS, &w.Abandoned, &w.ShortAbandoned,
-			&w.InboundToday, &w.Offered24h, &w.Answered24h)
+	q, err := queueFigures(ctx, b.pool, dayStart, now)
 	if err != nil {
 		return w, fmt.Errorf("wallboard today: %w", err)
+	}
+	w.Offered, w.Answered, w.AnsweredWithin, w.AverageWaitMS = q.Offered, q.AgentAnswered, q.AnsweredWithin, q.AverageWaitMS
+	w.Abandoned, w.ShortAbandoned = q.Abandoned, q.ShortAbandoned
+	day, err := queueFigures(ctx, b.pool, now.Add(-24*time.Hour), now)
+	if err != nil {
+		return w, fmt.Errorf("wallboard 24 h: %w", err)
+	}
+	w.Offered24h, w.Answered24h = day.Offered, day.AgentAnswered
+	if err := b.pool.QueryRow(ctx, `SELECT count(*) FROM calls WHERE direction = 'inbound' AND started_at >= $1 AND started_at <= $2`,
+		dayStart, now).Scan(&w.InboundToday); err != nil {
+		return w, fmt.Errorf("wallboard inbound: %w", err)
 	}
 	if w.Offered24h > 0 {
 		r := float64(w.Answered24h) / float64(w.Offered24h)
@@ -144,6 +138,49 @@ func (b *Boards) Wallboard(ctx context.Context, now, dayStart time.Time) (Wallbo
 	}
 	w.Agents = append(w.Agents, agents...)
 	return w, nil
+}
+
+// QueueFigures are the agent queue's figures over a period: the wallboard's
+// "today" and the call report's queue section, computed by one query so the
+// two can never disagree.
+type QueueFigures struct {
+	// Offered counts calls queued for an agent (distinct calls of call.queued).
+	Offered int `json:"offered"`
+	// AgentAnswered counts calls an agent answered, each call once (a transfer
+	// back to the queue answers it again); AnsweredWithin those whose first
+	// answer came within ServiceLevelWait.
+	AgentAnswered  int   `json:"agent_answered"`
+	AnsweredWithin int   `json:"answered_within_15s"`
+	AverageWaitMS  int64 `json:"average_answer_wait_ms"`
+	// Abandoned counts calls whose caller hung up in the queue; ShortAbandoned
+	// those under the call service's short-abandon threshold.
+	Abandoned      int `json:"queue_abandoned"`
+	ShortAbandoned int `json:"short_abandoned"`
+}
+
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// queueFigures computes the queue figures of [from, to].
+func queueFigures(ctx context.Context, db rowQuerier, from, to time.Time) (QueueFigures, error) {
+	var q QueueFigures
+	err := db.QueryRow(ctx, `WITH first AS (
+			SELECT DISTINCT ON (call_id) call_id, answered_at, wait_ms FROM call_agents
+			WHERE answered_at >= $1 AND answered_at <= $2 ORDER BY call_id, answered_at)
+		SELECT
+			(SELECT count(DISTINCT call_id) FROM events WHERE type = 'call.queued' AND occurred_at >= $1 AND occurred_at <= $2),
+			(SELECT count(*) FROM first),
+			(SELECT count(*) FROM first WHERE wait_ms <= $3),
+			(SELECT COALESCE(avg(wait_ms), 0)::bigint FROM first),
+			(SELECT count(DISTINCT call_id) FROM queue_abandons WHERE abandoned_at >= $1 AND abandoned_at <= $2),
+			(SELECT count(DISTINCT call_id) FROM queue_abandons WHERE abandoned_at >= $1 AND abandoned_at <= $2 AND short)`,
+		from, to, ServiceLevelWait.Milliseconds()).
+		Scan(&q.Offered, &q.AgentAnswered, &q.AnsweredWithin, &q.AverageWaitMS, &q.Abandoned, &q.ShortAbandoned)
+	if err != nil {
+		return q, fmt.Errorf("queue figures: %w", err)
+	}
+	return q, nil
 }
 
 // CaseRecording is an agent call's recording in a case file.
