@@ -461,7 +461,7 @@ func (h *caseHandlers) list(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !OnlyParams(w, r, "state", "category", "region", "unit", "from", "to", "overdue", "q", "phone", "limit", "cursor") {
+	if !OnlyParams(w, r, "state", "category", "region", "unit", "from", "to", "overdue", "due_before", "q", "phone", "limit", "cursor") {
 		return
 	}
 	var after store.CaseCursor
@@ -522,6 +522,13 @@ func (h *caseHandlers) list(w http.ResponseWriter, r *http.Request) {
 		f.OverdueAt = h.Service.Now()
 	default:
 		bad = append(bad, problem.Param("overdue", "want true or false"))
+	}
+	if s := q.Get("due_before"); s != "" {
+		t, err := parseDateOrTime(s)
+		if err != nil || !f.OverdueAt.IsZero() {
+			bad = append(bad, problem.Param("due_before", "want RFC 3339 or YYYY-MM-DD, without overdue"))
+		}
+		f.OverdueAt = t
 	}
 	if s := q.Get("phone"); s != "" {
 		if !access.SeesAllUnits(p) {

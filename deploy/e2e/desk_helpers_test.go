@@ -190,7 +190,7 @@ func (b *browser) shot(name string) {
 	b.t.Logf("screenshot %s (%d KB)", p, len(png)/1024)
 	if os.Getenv("E2E_DOCS_SCREENSHOTS") == "1" && name != "failed" && name != "timeout" {
 		file := "desk-" + name + ".png"
-		if strings.HasPrefix(name, "portal-") { // the units' portal has its own names
+		if strings.HasPrefix(name, "portal-") || strings.HasPrefix(name, "supervise-") { // the portal and supervisor page have their own names
 			file = name + ".png"
 		}
 		_ = os.WriteFile(filepath.Join(st.repo, "docs/screenshots", file), png, 0o644)

@@ -188,13 +188,12 @@ function reviewButtons(c) {
 }
 
 async function loadQueues() {
-  const [pend, open, replied] = await Promise.all([
-    api('GET', '/api/v1/cases?state=pending_approval&limit=100'),
-    api('GET', '/api/v1/cases?state=transferred,accepted&limit=500'),
-    api('GET', '/api/v1/cases?state=replied&limit=100')]);
-  const horizon = Date.now() + 2 * 86400000; // near: due within two days
-  const near = open.items.filter((c) => c.deadline && new Date(c.deadline).getTime() < horizon)
-    .sort((a, b) => new Date(a.deadline) - new Date(b.deadline));
+  const horizon = new Date(Date.now() + 2 * 86400000).toISOString(); // near: due within two days
+  const [pend, due, replied] = await Promise.all([
+    api('GET', '/api/v1/cases?state=pending_approval&limit=200'),
+    api('GET', '/api/v1/cases?due_before=' + encodeURIComponent(horizon) + '&limit=200'),
+    api('GET', '/api/v1/cases?state=replied&limit=200')]);
+  const near = due.items.sort((a, b) => new Date(a.deadline) - new Date(b.deadline));
   const fill = (id, items, buttons) => $(id).replaceChildren(...(items.length ? items.map((c) => caseLine(c, ...buttons(c))) : [el('li', '无', 'muted')]));
   fill('q-approval', pend.items, approveButtons);
   fill('q-deadline', near, deadlineButtons);
