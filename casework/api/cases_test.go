@@ -53,6 +53,8 @@ type caseEnv struct {
 	cases *store.Cases
 	svc   *app.Service
 	clock *clock
+	// recDir is the recordings directory of MountSupervise.
+	recDir string
 }
 
 func newCaseEnv(t *testing.T) *caseEnv {
@@ -89,7 +91,8 @@ func newCaseEnv(t *testing.T) *caseEnv {
 		CodeAttempts: store.NewCodeAttempts(pool), Idempotency: store.NewIdempotencyKeys(pool),
 		Assessor: app.Assessor{Feed: cases, Clock: clk.Now}, Reports: cases})
 	srv.MountPortal(api.PortalRoutes{Cases: cases, Notifications: store.NewNotifications(pool), Calendar: src, Now: clk.Now})
-	srv.MountSupervise(api.SuperviseRoutes{Service: svc, Boards: store.NewBoards(pool), RecordingsDir: t.TempDir()})
+	recDir := t.TempDir()
+	srv.MountSupervise(api.SuperviseRoutes{Service: svc, Boards: store.NewBoards(pool), RecordingsDir: recDir})
 	calendars := store.NewCalendars(pool)
 	srv.MountCalendar(api.CalendarRoutes{Store: calendars, Source: src, Applied: func() {
 		// What the casework service's calendar pass does, synchronously for the test.
@@ -126,7 +129,7 @@ func newCaseEnv(t *testing.T) *caseEnv {
 		}
 		e.token[name], e.userID[name] = secret, u.ID
 	}
-	return &caseEnv{env: e, pool: pool, cases: cases, svc: svc, clock: clk}
+	return &caseEnv{env: e, pool: pool, cases: cases, svc: svc, clock: clk, recDir: recDir}
 }
 
 const registerBody = `{"caller":{"name":"李四","phone":"13900139000","address":"东城区安定门内大街1号"},
