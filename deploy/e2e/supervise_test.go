@@ -167,13 +167,20 @@ func TestSupervisorWallboardAndDayReport(t *testing.T) {
 
 	// Cases of the day through the API (the business report's side).
 	agent := h.newUserToken("话务员", domain.RoleAgent, "1001")
-	for _, c := range []struct{ cat, region string }{{"complaint", "110101"}, {"complaint", "110102"}, {"help", "110101"}} {
+	for i, c := range []struct{ cat, region string }{{"complaint", "110101"}, {"complaint", "110102"}, {"help", "110101"}} {
 		code, _, body := h.caseworkAPI(agent, "POST", "/api/v1/cases", map[string]any{
 			"caller": map[string]any{"name": "市民", "phone": "13800000001"}, "content": "路灯不亮", "category": c.cat,
 			"region": c.region, "urgency": "normal", "confidentiality": "none", "channel": "phone",
 			"handling_mode": "written_transfer", "callback_consent": false})
 		if code != 201 {
 			t.Fatalf("register: %d %s", code, body)
+		}
+		if i == 0 { // one transferred: the by-unit figure
+			var c struct{ ID string }
+			_ = json.Unmarshal(body, &c)
+			if code, _, body := h.caseworkAPI(agent, "POST", "/api/v1/cases/"+c.ID+"/transfer", map[string]any{"lead": "dongcheng"}); code != 200 {
+				t.Fatalf("transfer: %d %s", code, body)
+			}
 		}
 	}
 
@@ -239,7 +246,7 @@ func TestSupervisorWallboardAndDayReport(t *testing.T) {
 		t.Errorf("staff CSV %q: want 1001 with 2 calls, 1002 with 1, no 1003 (yesterday's)", staff)
 	}
 	business, _ := eval[string](b, `window.sup.csv('business')`)
-	for _, want := range []string{`"登记工单","3"`, `"类别:投诉","2"`, `"类别:求助","1"`, `"区域:东城区","2"`} {
+	for _, want := range []string{`"登记工单","3"`, `"类别:投诉","2"`, `"类别:求助","1"`, `"区域:东城区","2"`, `"承办单位:东城区","1"`} {
 		if !strings.Contains(business, want) {
 			t.Errorf("business CSV %q lacks %s", business, want)
 		}
