@@ -75,7 +75,10 @@ demo_desk() {
     printf '%s\n' demo-dongcheng-desk | "$BIN/hotlinectl" user add --name 东城区值班员（网页） --role unit --unit dongcheng \
         --login dc-duty --password-stdin >/dev/null 2>&1 || true
     echo "[run] agent desktop: http://127.0.0.1:9102/desk/ — agent 1004 / demo-1004-desk (browser softphone)"
+    printf '%s\n' demo-supervisor-desk | "$BIN/hotlinectl" user add --name 演示督查（网页） --role supervisor \
+        --login supervisor --password-stdin >/dev/null 2>&1 || true
     echo "[run] units' portal: http://127.0.0.1:9102/portal/ — dc-duty / demo-dongcheng-desk (东城区)"
+    echo "[run] supervisor: http://127.0.0.1:9102/supervise/ — supervisor / demo-supervisor-desk"
 }
 [[ $HOTLINE_PROFILE == demo ]] && demo_desk
 
