@@ -127,6 +127,12 @@ type Agent struct {
 	LogoutAfter bool `json:"logout_after,omitempty"`
 	// Calls counts answered calls since login.
 	Calls int `json:"calls"`
+	// ForcedBy names the supervisor who forced the last change (a pause or a
+	// sign-out ordered from the supervisor's screen); empty when the agent did.
+	ForcedBy string `json:"forced_by,omitempty"`
+	// forcedReason is the supervisor's reason, for the record even when the
+	// state keeps no reason (a sign-out).
+	forcedReason string
 }
 
 // Available tells whether an offer may go to the agent now.

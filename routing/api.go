@@ -49,6 +49,54 @@ func (s *Service) Routes(mux *http.ServeMux, auth TokenVerifier) {
 	mux.HandleFunc("POST /api/v1/agent/call/transfer", h.agent(h.callOp(opTransfer)))
 	mux.HandleFunc("POST /api/v1/agent/call/case", h.agent(h.callOp(opCase)))
 	mux.HandleFunc("GET /api/v1/agents", h.list)
+	// A supervisor takes an agent out of the queue (pause) or signs them out,
+	// with a reason; the change carries the supervisor for the audit log.
+	mux.HandleFunc("POST /api/v1/agents/{staff}/pause", h.force(ActPause))
+	mux.HandleFunc("POST /api/v1/agents/{staff}/logout", h.force(ActLogout))
+}
+
+// force is a supervisor's order for another agent.
+func (h *api) force(act Action) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, _, ok := h.identify(w, r)
+		if !ok {
+			return
+		}
+		if id.Role != "supervisor" {
+			problem.Forbidden(w, r, "only supervisors order another agent's pause or sign-out")
+			return
+		}
+		staff := r.PathValue("staff")
+		if !ValidStaff(staff) {
+			problem.NotFound(w, r, "no agent with that staff number")
+			return
+		}
+		var body struct {
+			Reason string `json:"reason"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body); err != nil {
+			problem.BadRequest(w, r, "malformed JSON: "+err.Error())
+			return
+		}
+		body.Reason = strings.TrimSpace(body.Reason)
+		if body.Reason == "" || len(body.Reason) > 64 {
+			problem.Unprocessable(w, r, "a reason is required (at most 64 bytes)", problem.Field("reason", "required, at most 64 bytes"))
+			return
+		}
+		a, err := h.s.pool.ApplyBy(staff, act, "督查："+body.Reason, id.UserID)
+		result := "ok"
+		if err != nil {
+			result = "refused"
+		}
+		h.s.metrics.agentOps.WithLabelValues("forced_"+string(act), result).Inc()
+		if err != nil {
+			problem.InvalidTransition(w, r, err.Error())
+			return
+		}
+		h.s.log.Info("agent state forced by a supervisor", zap.String("staff", staff), zap.String("action", string(act)),
+			zap.String("supervisor", id.UserID), zap.String("reason", body.Reason), zap.String("state", string(a.State)))
+		writeJSON(w, http.StatusOK, a)
+	}
 }
 
 type api struct {

@@ -171,6 +171,7 @@ func (p *Pool) setState(a *Agent, s State, reason string) {
 	if changed && p.onState != nil {
 		p.onState(*a, prev, spent)
 	}
+	a.ForcedBy, a.forcedReason = "", "" // the order is on record; later changes are the agent's or the queue's
 	if s != WrapUp {
 		delete(p.wrapEnds, a.Staff)
 	}
@@ -196,6 +197,13 @@ func (p *Pool) gauges() {
 // Apply runs an agent's action (login, logout, ready, pause) and returns the
 // agent's new state.
 func (p *Pool) Apply(staff string, act Action, reason string) (Agent, error) {
+	return p.ApplyBy(staff, act, reason, "")
+}
+
+// ApplyBy is Apply ordered by someone else than the agent (by: a supervisor's
+// user ID), which the state change carries for the record. A forced pause of
+// an agent on a call takes effect when the call ends, as the agent's own does.
+func (p *Pool) ApplyBy(staff string, act Action, reason, by string) (Agent, error) {
 	if !ValidStaff(staff) {
 		return Agent{}, fmt.Errorf("%w: %q", ErrUnknownAgent, staff)
 	}
@@ -213,6 +221,10 @@ func (p *Pool) Apply(staff string, act Action, reason string) (Agent, error) {
 	next, err := Next(a.State, act)
 	if err != nil {
 		return *a, err
+	}
+	a.ForcedBy, a.forcedReason = by, ""
+	if by != "" {
+		a.forcedReason = reason
 	}
 	switch {
 	case act == ActPause && a.State == OnCall:

@@ -182,7 +182,8 @@ func New(cfg Config, deps Deps, m *Metrics, log *zap.Logger) *Service {
 				callID = a.CallID
 			}
 			env, err := event.New(event.AgentStateChanged, deps.Source, callID, event.AgentStatePayload{
-				StaffNumber: a.Staff, State: string(a.State), Reason: a.Reason, Previous: string(prev), PreviousMS: spent.Milliseconds(),
+				StaffNumber: a.Staff, State: string(a.State), Reason: nonEmpty(a.Reason, a.forcedReason), Previous: string(prev),
+				PreviousMS: spent.Milliseconds(), ForcedBy: a.ForcedBy,
 			})
 			if err == nil {
 				err = deps.Events.Publish(env)

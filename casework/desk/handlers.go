@@ -130,6 +130,7 @@ func (d *Desk) Sessions() *Sessions { return d.sessions }
 //	POST /desk/api/signout      {"everywhere": bool}
 //	GET  /desk/sip              the softphone's SIP WebSocket (to Asterisk)
 //	     /api/v1/agent[/...]    the call service's agent API, as the session's agent
+//	     /api/v1/agents[/...]   the agents' list and a supervisor's pause/sign-out orders
 func (d *Desk) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/desk/", http.StatusFound)
@@ -143,6 +144,10 @@ func (d *Desk) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /desk/sip", d.sipWebSocket)
 	mux.HandleFunc("/api/v1/agent", d.agentProxy)
 	mux.HandleFunc("/api/v1/agent/", d.agentProxy)
+	// The agents' list and a supervisor's orders for an agent (the call
+	// service checks the role behind the session).
+	mux.HandleFunc("/api/v1/agents", d.agentProxy)
+	mux.HandleFunc("/api/v1/agents/", d.agentProxy)
 }
 
 func (d *Desk) loadAssets() error {

@@ -115,7 +115,7 @@ func TestSchemaMatchesPayloads(t *testing.T) {
 		"callbackRequested": CallbackRequestedPayload{"n", "1"},
 		"callback":          CallbackPayload{"n", 1, Satisfied},
 		"caseChanged":       CaseChangedPayload{"n", 1, "a", "f", "t", "id", "agent", now, "x", now, true},
-		"agentState":        AgentStatePayload{"1001", "ready", "break", "paused", 1},
+		"agentState":        AgentStatePayload{"1001", "ready", "break", "paused", 1, "u-sup"},
 	}
 	for name, sample := range samples {
 		t.Run(name, func(t *testing.T) {

@@ -159,6 +159,9 @@ type AgentStatePayload struct {
 	// Previous state and the time spent in it.
 	Previous   string `json:"previous"`
 	PreviousMS int64  `json:"previous_ms"`
+	// ForcedBy is the supervisor (user ID) who ordered the change; casework
+	// writes it to the audit log.
+	ForcedBy string `json:"forced_by,omitempty"`
 }
 
 // PoliteEndingPayload: an agent ended an abusive call with the recorded prompt.

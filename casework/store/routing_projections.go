@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hotline12345/hotline/casework/domain"
 	"github.com/hotline12345/hotline/casework/event"
 )
 
@@ -21,10 +22,28 @@ func RegisterRoutingProjections(es *EventStore) {
 // failures have their own (DutyLineFailureProjector).
 func RoutingProjectors() map[event.Type]Projector {
 	return map[event.Type]Projector{
-		event.AgentAnswered:  AgentAnsweredProjector,
-		event.CallAbandoned:  CallAbandonedProjector,
-		event.RecordingSaved: RecordingSavedProjector,
+		event.AgentAnswered:     AgentAnsweredProjector,
+		event.CallAbandoned:     CallAbandonedProjector,
+		event.RecordingSaved:    RecordingSavedProjector,
+		event.AgentStateChanged: ForcedAgentStateProjector,
 	}
+}
+
+// ForcedAgentStateProjector writes a supervisor's order for an agent (a pause
+// or a sign-out forced from the supervisor's screen, routing) to the audit log,
+// in the event's transaction: the change is on record once, by whom and why.
+// The agent's own changes need no audit entry.
+func ForcedAgentStateProjector(ctx context.Context, tx pgx.Tx, env event.Envelope) error {
+	var p event.AgentStatePayload
+	if err := env.DecodePayload(&p); err != nil {
+		return err
+	}
+	if p.ForcedBy == "" {
+		return nil
+	}
+	action := "force_" + p.State // force_paused, force_logged_out
+	return AppendAudit(ctx, tx, AuditEntry{UserID: p.ForcedBy, Role: domain.RoleSupervisor, Action: action,
+		ObjectType: "agent", ObjectID: p.StaffNumber + ": " + p.Reason, RequestID: env.ID})
 }
 
 // AgentAnsweredProjector records who answered a queued call and after how long.

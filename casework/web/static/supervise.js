@@ -140,6 +140,19 @@ async function loadBoard() {
   $('w-agents').replaceChildren(...board.agents.map((a) => {
     const li = el('li', undefined, 'agent ' + a.state);
     li.append(el('b', a.staff_number), el('span', (AGENT_STATE[a.state] || a.state) + (a.reason ? `（${a.reason}）` : '')), el('span', dur(a.in_state_ms), 'dur'));
+    if (a.state !== 'logged_out') {
+      // A supervisor's order, with a reason, on record (audit log).
+      const order = (action, label) => btn(label, async () => {
+        const reason = (window.prompt(`${label}话务员 ${a.staff_number} 的原因：`) || '').trim();
+        if (!reason) return;
+        try { await api('POST', `/api/v1/agents/${encodeURIComponent(a.staff_number)}/${action}`, { reason }); alertMsg(''); }
+        catch (err) { alertMsg(`${label}失败：${err.message}`); }
+      }, 'small');
+      const acts = el('span', undefined, 'force');
+      if (a.state !== 'paused') acts.append(order('pause', '暂停'));
+      acts.append(order('logout', '签出'));
+      li.append(acts);
+    }
     return li;
   }));
   $('w-at').textContent = fmt(board.at).slice(-5) + ':' + new Date(board.at).getSeconds().toString().padStart(2, '0');
