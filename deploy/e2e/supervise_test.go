@@ -255,6 +255,35 @@ func TestSupervisorWallboardAndDayReport(t *testing.T) {
 	if bars != 2 {
 		t.Errorf("category chart has %d bars, want 2 (complaint, help)", bars)
 	}
+
+	// The week's report (a week starts on Monday, Asia/Shanghai): today's
+	// figures, plus the old call (26 h ago, answered after 8 s) when it falls
+	// in the same week.
+	weekOf := func(t time.Time) time.Time {
+		l := t.In(sh)
+		d := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, sh)
+		return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7))
+	}
+	wOffered, wAnswered, wWithin := offered+1, answered, within // +1: the caller who came during the test
+	if weekOf(now.Add(-26 * time.Hour)).Equal(weekOf(now)) {
+		wOffered, wAnswered, wWithin = wOffered+1, wAnswered+1, wWithin+1
+	}
+	if _, err := eval[bool](b, `(document.getElementById('r-period').value = 'week',
+		document.getElementById('r-form').requestSubmit(), true)`); err != nil {
+		t.Fatal(err)
+	}
+	wantWeek := fmt.Sprintf("人工接听%d", wAnswered)
+	b.waitJS(10*time.Second, "the week's report", fmt.Sprintf(`document.getElementById('r-calls').textContent.includes('排队呼入（人工服务请求）%d')`, wOffered))
+	if calls := b.text("r-calls"); !strings.Contains(calls, wantWeek) || !strings.Contains(calls, fmt.Sprintf("15 秒内接听%d", wWithin)) {
+		t.Errorf("week's call report %q: want offered %d, answered %d, within 15 s %d", calls, wOffered, wAnswered, wWithin)
+	}
+	weekCSV, _ := eval[string](b, `window.sup.csv('calls')`)
+	for _, want := range []string{fmt.Sprintf(`"排队呼入（人工服务请求）","%d"`, wOffered), fmt.Sprintf(`"人工接听","%d"`, wAnswered),
+		fmt.Sprintf(`"15 秒内接听","%d"`, wWithin), fmt.Sprintf(`"排队放弃","%d"`, abandoned)} {
+		if !strings.Contains(weekCSV, want) {
+			t.Errorf("week's call report CSV %q lacks %s", weekCSV, want)
+		}
+	}
 	if _, err := eval[bool](b, `(document.querySelector('#tab-reports .full').scrollIntoView(), true)`); err != nil {
 		t.Fatal(err)
 	}
