@@ -49,6 +49,9 @@ type config struct {
 func loadConfig() (config, error) {
 	var errs []error
 	quick := os.Getenv("BENCH_QUICK") == "1"
+	if q := os.Getenv("BENCH_QUICK"); q != "" && q != "0" && q != "1" {
+		errs = append(errs, fmt.Errorf("BENCH_QUICK=%q: want 1 or 0", q))
+	}
 	// Quick mode: a CI-size machine gets an answer in about two minutes.
 	def := func(full, q string) string {
 		if quick {
@@ -85,7 +88,7 @@ func loadConfig() (config, error) {
 		c.rates = append(c.rates, r)
 	}
 	if len(c.rates) > 99 {
-		// Two digits of every caller number are the step's (see step.prefix).
+		// Three digits of every caller number are the step's (see stepSpec.prefix).
 		errs = append(errs, fmt.Errorf("BENCH_RATES: %d rates, at most 99", len(c.rates)))
 	}
 	wd, err := os.Getwd()

@@ -180,6 +180,10 @@ func (s *stack) down(ok bool) error {
 			errs = append(errs, fmt.Errorf("stop Asterisk instance: %w", err))
 		}
 		dir := filepath.Join(s.cfg.dataDir, "asterisk", s.instance)
+		// Asterisk's warnings under load belong with the results.
+		if b, err := os.ReadFile(filepath.Join(dir, "log", "messages.log")); err == nil {
+			_ = os.WriteFile(filepath.Join(s.runDir, "asterisk-messages.log"), b, 0o644)
+		}
 		if ok {
 			_ = os.RemoveAll(dir)
 		} else {

@@ -42,8 +42,9 @@ type stepSpec struct {
 }
 
 // prefix is the step's caller numbers' prefix; SIPp appends the call number.
-// Fixed width, so no step's prefix is the start of another's.
-func (sp stepSpec) prefix() string { return fmt.Sprintf("1390%02d", sp.n) }
+// Fixed width, so no step's prefix is the start of another's (at most 99
+// rates: 198 ramp steps and two holding steps).
+func (sp stepSpec) prefix() string { return fmt.Sprintf("139%03d", sp.n) }
 
 // result is one row of the table.
 type result struct {
