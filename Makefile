@@ -11,7 +11,7 @@ TEST_FLAGS ?= -count=1 -timeout 40m
 
 WEB := casework/web
 
-.PHONY: all web build run stop test fmtcheck unit e2e faults bench vet fmt install services prompts status clean fuzz
+.PHONY: all web build run stop test fmtcheck unit e2e faults bench vet fmt install services prompts status clean fuzz bench-calls
 
 all: build
 
@@ -94,6 +94,11 @@ e2e: install services web
 ## bench: benchmarks (ratios against a baseline in the same run; see docs)
 bench: services
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
+
+## bench-calls: A/B capacity ramp of the front door, call service vs its dialplan twin, on a
+## private Asterisk (BENCH_QUICK=1: a CI-size run; results in bench-results/, see docs/capacity.md)
+bench-calls: install services web
+	$(GO) run ./deploy/bench
 
 vet:
 	$(GO) vet ./...
