@@ -242,7 +242,7 @@ func (s *Service) Serve(ctx context.Context, call *ivr.Call) error {
 type callState struct {
 	s    *Service
 	call *ivr.Call
-	sess *ari.Session
+	sess ivr.Session
 	ch   string
 	log  *zap.Logger
 	ctx  context.Context

@@ -116,7 +116,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		if cfg.CallbackDays == callbackWorkingDays {
 			cfg.Callback.Days = cal // no callbacks on weekends and public holidays
 		}
-		if callbacks, err = ivr.NewCallbacks(cfg.Callback, front, client, log); err != nil {
+		if callbacks, err = ivr.NewCallbacks(cfg.Callback, front, ivr.ARIDialer{Client: client}, log); err != nil {
 			return err
 		}
 		cbReg := prometheus.WrapRegistererWith(prometheus.Labels{"consumer": "callbacks"}, reg)
