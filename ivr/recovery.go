@@ -74,7 +74,9 @@ func (s *Service) finishCall(ctx context.Context, call *Call, staffed bool) {
 // ResumeCall takes over a call an earlier process left in Asterisk
 // (ari.Resumer). Its call.started is sent again under its own ID in case the
 // earlier process died before sending it; casework stores it once.
-func (s *Service) ResumeCall(ctx context.Context, sess *ari.Session) { s.resumeCall(ctx, sess, sess.Log) }
+func (s *Service) ResumeCall(ctx context.Context, sess *ari.Session) {
+	s.resumeCall(ctx, sess, sess.Log)
+}
 
 // resumeCall is ResumeCall on the call operations alone.
 func (s *Service) resumeCall(ctx context.Context, sess Session, log *zap.Logger) {
