@@ -38,6 +38,13 @@ type Call struct {
 	bySystem bool
 }
 
+// NewCall makes a Call of a session, as the front door does when a call
+// arrives: for a HumanService tested on its own (routing's tests drive the
+// queue with a scripted session).
+func NewCall(s Session, log *zap.Logger, sink Sink, source string) *Call {
+	return newCall(s, log, sink, source)
+}
+
 func newCall(s Session, log *zap.Logger, sink Sink, source string) *Call {
 	return &Call{S: s, Log: log, sink: sink, source: source, started: time.Now(), outcome: "greeted"}
 }

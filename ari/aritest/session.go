@@ -267,6 +267,7 @@ func (f *Session) hangUp(chID string, cause int, bySystem bool) {
 		return
 	}
 	ch.info.HungUp, ch.inApp = true, false
+	f.unbridge(chID) // a channel that is gone leaves its bridge
 	ch.info.Cause, ch.info.CauseText, ch.info.BySystem = cause, nonEmpty(causeTexts[cause], "Unknown"), bySystem
 	f.notify()
 }
