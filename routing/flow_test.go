@@ -59,7 +59,9 @@ func payload[T any](t *testing.T, e event.Envelope) T {
 
 type ttsSpeaker struct{}
 
-func (ttsSpeaker) RenderText(_ context.Context, text string) (string, error) { return "/tts/" + text, nil }
+func (ttsSpeaker) RenderText(_ context.Context, text string) (string, error) {
+	return "/tts/" + text, nil
+}
 
 // directory knows one unit and one case.
 type directory struct{ unit Unit }
