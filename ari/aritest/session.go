@@ -129,6 +129,20 @@ func NewSession(id string, caller ari.ChannelInfo) *Session {
 	return f
 }
 
+// NewOutbound returns the session of an outbound call (ari.Client.Dial):
+// its channel, the session's ID, was originated with r (recorded) and rings
+// until the script answers or hangs it up, or r's timeout passes.
+func NewOutbound(id string, r ari.OriginateRequest) *Session {
+	f := NewSession(id, ari.ChannelInfo{Dialed: r.Endpoint})
+	r.ChannelID = id
+	f.channels[id].inApp = false
+	if r.Timeout > 0 {
+		f.channels[id].deadline = time.Now().Add(r.Timeout)
+	}
+	f.ops = append(f.ops, Op{Name: "originate", Channel: id, Originate: r, At: time.Now()})
+	return f
+}
+
 // On runs do after every operation that matches (outside the fake's lock, so
 // do may script more: keys, hang-ups, answers).
 func (f *Session) On(m Match, do func(Op)) { f.addRule(&rule{match: m, do: do}) }
