@@ -16,7 +16,7 @@ import (
 	"github.com/hotline12345/hotline/ivr/prompts"
 )
 
-// Config is the queue's and the connection's settings (cmd/callsvc/routing.go
+// Config is the queue's and the connection's settings (cmd/callsvc/config.go
 // reads them from the environment).
 type Config struct {
 	Queue     string // queue name in events (default "default")
