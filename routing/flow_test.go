@@ -415,10 +415,10 @@ func TestBlindTransfer(t *testing.T) {
 			ctx := q.ctx()
 			done := q.serve(ctx)
 			first := q.connected(ctx, 1)
-			if err := q.agentCmd(ctx, "1001", command{op: opTransfer, target: "1003"}); !errors.Is(err, ErrUnknownAgent) {
+			if err := q.agentCmd(ctx, "1001", command{op: opTransfer, toStaff: "1003"}); !errors.Is(err, ErrUnknownAgent) {
 				t.Errorf("transfer to an agent not logged in: %v, want ErrUnknownAgent", err)
 			}
-			if err := q.agentCmd(ctx, "1001", command{op: opTransfer, target: target}); err != nil {
+			if err := q.agentCmd(ctx, "1001", command{op: opTransfer, toStaff: target}); err != nil {
 				t.Fatalf("transfer: %v", err)
 			}
 			second := q.connected(ctx, 2)
