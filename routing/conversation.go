@@ -103,13 +103,7 @@ func (c *callState) converse(staff, agentCh string) (*waiter, error) {
 			s.pool.callEnded(staff, time.Since(connected))
 		}
 	}()
-	hctx, hcancel := context.WithTimeout(context.WithoutCancel(c.ctx), 5*time.Second)
-	defer hcancel()
-	hangup := func(id string) {
-		if id != "" {
-			_ = c.sess.Hangup(hctx, id, "normal")
-		}
-	}
+	hangup := c.hangup
 
 	// The agent's requests are accepted from the answer on; they are served
 	// once caller and agent are bridged.
@@ -178,9 +172,7 @@ type talkState struct {
 // queue, and ari.ErrDetached when the service stops and leaves the
 // conversation running for the next process.
 func (c *callState) talk(staff, agentCh string, connected time.Time, lc *liveCall, ts talkState) (*waiter, error) {
-	hctx, hcancel := context.WithTimeout(context.WithoutCancel(c.ctx), 5*time.Second)
-	defer hcancel()
-	cv := &conversation{c: c, log: c.log.With(zap.String("staff", staff)), hctx: hctx,
+	cv := &conversation{c: c, log: c.log.With(zap.String("staff", staff)),
 		staff: staff, agentCh: agentCh, connected: connected, agentOn: true, talkState: ts}
 	defer cv.endAgent()
 	if agentCh != "" {
@@ -213,9 +205,8 @@ func (c *callState) talk(staff, agentCh string, connected time.Time, lc *liveCal
 // a unit's duty line), as talk serves it: its state, and one method per
 // thing that can happen to it, the agent's commands above all.
 type conversation struct {
-	c    *callState
-	log  *zap.Logger
-	hctx context.Context // for hang-ups, which must go out even as the call's context ends
+	c   *callState
+	log *zap.Logger
 
 	staff     string
 	agentCh   string // "" once the agent has left
@@ -245,10 +236,29 @@ func (cv *conversation) endAgent() {
 	}
 }
 
-func (cv *conversation) hangup(id string) {
-	if id != "" {
-		_ = cv.c.sess.Hangup(cv.hctx, id, "normal")
+func (cv *conversation) hangup(id string) { cv.c.hangup(id) }
+
+// cleanupBound bounds one hang-up or bridge change that must go out even when
+// the call's context has ended. Each gets its own deadline: one deadline for a
+// whole conversation ran out five seconds in, after which drop, leave,
+// transfer and polite ending no longer hung anyone up.
+var cleanupBound = 5 * time.Second
+
+// hangup hangs a channel of the call up ("" is none).
+func (c *callState) hangup(id string) {
+	if id == "" {
+		return
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), cleanupBound)
+	defer cancel()
+	_ = c.sess.Hangup(ctx, id, "normal")
+}
+
+// unbridge takes a channel out of the conversation's bridge.
+func (c *callState) unbridge(id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), cleanupBound)
+	defer cancel()
+	_ = c.sess.RemoveFromBridge(ctx, c.bridge, id)
 }
 
 // save writes the conversation into the call's record.
@@ -352,7 +362,7 @@ func (cv *conversation) leave() error {
 	if cv.unitCh == "" {
 		return ErrNoThreeWay
 	}
-	_ = cv.c.sess.RemoveFromBridge(cv.hctx, cv.c.bridge, cv.agentCh)
+	cv.c.unbridge(cv.agentCh)
 	cv.hangup(cv.agentCh)
 	return nil
 }
@@ -372,7 +382,7 @@ func (cv *conversation) drop() error {
 func (cv *conversation) politeEnd(cmd command) step {
 	c := cv.c
 	cmd.reply <- nil
-	_ = c.sess.RemoveFromBridge(cv.hctx, c.bridge, c.ch)
+	c.unbridge(c.ch)
 	cv.hangup(cv.agentCh)
 	cv.hangup(cv.unitCh)
 	cv.endAgent()
@@ -400,8 +410,8 @@ func (cv *conversation) transfer(cmd command) step {
 		}
 	}
 	cmd.reply <- nil
-	_ = c.sess.RemoveFromBridge(cv.hctx, c.bridge, c.ch)
-	_ = c.sess.RemoveFromBridge(cv.hctx, c.bridge, cv.agentCh)
+	c.unbridge(c.ch)
+	c.unbridge(cv.agentCh)
 	cv.hangup(cv.agentCh)
 	cv.endAgent()
 	cv.log.Info("blind transfer", zap.String("to", nonEmpty(cmd.toStaff, "queue")))

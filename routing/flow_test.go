@@ -496,3 +496,37 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met in 5s")
 }
+
+// TestCommandsLateInTheConversation: a drop and a polite ending well into the
+// conversation still hang up. (Every hang-up of a conversation once shared one
+// deadline, set when it began: five seconds in, none went out any more — the
+// unit stayed, the agent stayed.)
+func TestCommandsLateInTheConversation(t *testing.T) {
+	defer func(b time.Duration) { cleanupBound = b }(cleanupBound)
+	cleanupBound = 20 * time.Millisecond
+	q := newQueueTest(t, Config{}, "1001")
+	q.answers("1001")
+	var unitCh string
+	q.f.On(aritest.OriginateTo(dongcheng.DutyLine), func(o aritest.Op) { unitCh = o.Channel; q.f.AnswerChannel(o.Channel) })
+	ctx := q.ctx()
+	done := q.serve(ctx)
+	agentCh := q.connected(ctx, 1)
+	if err := q.agentCmd(ctx, "1001", command{op: opJoin, unitID: "dongcheng"}); err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	time.Sleep(3 * cleanupBound)
+	if err := q.agentCmd(ctx, "1001", command{op: opDrop}); err != nil {
+		t.Fatalf("drop: %v", err)
+	}
+	waitFor(t, func() bool { return !q.f.Alive(unitCh) && len(q.sink.of(event.ThreeWayLeft)) == 1 })
+	time.Sleep(3 * cleanupBound)
+	if err := q.agentCmd(ctx, "1001", command{op: opPoliteEnd}); err != nil {
+		t.Fatalf("polite ending: %v", err)
+	}
+	if err := q.wait(done); err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if q.f.Alive(agentCh) {
+		t.Error("agent still on the call after the polite ending")
+	}
+}

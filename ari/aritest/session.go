@@ -160,12 +160,16 @@ func (f *Session) addRule(r *rule) {
 }
 
 // op records an operation and returns the error a Fail rule scripted for it
-// and the reactions to run once the operation has taken effect.
-func (f *Session) op(o Op) (error, []func(Op)) {
+// and the reactions to run once the operation has taken effect. An operation
+// whose context has ended fails without effect, as its ARI request would.
+func (f *Session) op(ctx context.Context, o Op) (error, []func(Op)) {
 	o.At = time.Now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ops = append(f.ops, o)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", o.Name, err), nil
+	}
 	var dos []func(Op)
 	for _, r := range f.rules {
 		if r.used || !r.match(o) {
@@ -433,7 +437,7 @@ func (f *Session) WaitDestroyed(ctx context.Context, id string) error {
 
 // Answer answers a channel.
 func (f *Session) Answer(ctx context.Context, id string) error {
-	err, dos := f.op(Op{Name: "answer", Channel: id})
+	err, dos := f.op(ctx, Op{Name: "answer", Channel: id})
 	if err == nil {
 		f.mu.Lock()
 		if herr := f.hangupErr(id); herr != nil {
@@ -450,7 +454,7 @@ func (f *Session) Answer(ctx context.Context, id string) error {
 // Hangup is the system hanging a channel up.
 func (f *Session) Hangup(ctx context.Context, id, reason string) error {
 	o := Op{Name: "hangup", Channel: id, Arg: reason}
-	err, dos := f.op(o)
+	err, dos := f.op(ctx, o)
 	if err == nil {
 		f.mu.Lock()
 		f.hangUp(id, 16, true)
@@ -463,7 +467,7 @@ func (f *Session) Hangup(ctx context.Context, id, reason string) error {
 // SetVar records the variable.
 func (f *Session) SetVar(ctx context.Context, id, name, value string) error {
 	o := Op{Name: "setvar", Channel: id, Arg: name + "=" + value}
-	err, dos := f.op(o)
+	err, dos := f.op(ctx, o)
 	react(o, dos)
 	return err
 }
@@ -493,7 +497,7 @@ func (f *Session) Play(ctx context.Context, chID, media string, stopOnDigit bool
 		return ari.PlayResult{Interrupted: true}, nil
 	}
 	o := Op{Name: "play", Channel: chID, Media: media}
-	err, dos := f.op(o)
+	err, dos := f.op(ctx, o)
 	if err != nil {
 		return ari.PlayResult{}, err
 	}
@@ -577,8 +581,8 @@ func (f *Session) PendingDigits(chID string) string {
 }
 
 // chOp records an operation on a channel that fails once the channel is gone.
-func (f *Session) chOp(o Op) error {
-	err, dos := f.op(o)
+func (f *Session) chOp(ctx context.Context, o Op) error {
+	err, dos := f.op(ctx, o)
 	if err == nil {
 		f.mu.Lock()
 		err = f.hangupErr(o.Channel)
@@ -590,19 +594,19 @@ func (f *Session) chOp(o Op) error {
 
 // StartMOH records the music.
 func (f *Session) StartMOH(ctx context.Context, chID, class string) error {
-	return f.chOp(Op{Name: "moh_start", Channel: chID, Arg: class})
+	return f.chOp(ctx, Op{Name: "moh_start", Channel: chID, Arg: class})
 }
 
 // StopMOH records the music's end.
 func (f *Session) StopMOH(ctx context.Context, chID string) error {
-	return f.chOp(Op{Name: "moh_stop", Channel: chID})
+	return f.chOp(ctx, Op{Name: "moh_stop", Channel: chID})
 }
 
 // Record records a message: it ends at once with RecordResult.
 func (f *Session) Record(ctx context.Context, chID string, o ari.RecordOptions) (ari.RecordResult, error) {
 	res := f.RecordResult
 	res.Name, res.Format = nonEmpty(o.Name, uuid.NewString()), nonEmpty(o.Format, "wav")
-	err := f.chOp(Op{Name: "record", Channel: chID, Arg: res.Name})
+	err := f.chOp(ctx, Op{Name: "record", Channel: chID, Arg: res.Name})
 	f.mu.Lock()
 	res.HungUp = f.hangupErr(chID) != nil
 	f.mu.Unlock()
@@ -616,7 +620,7 @@ func (f *Session) Record(ctx context.Context, chID string, o ari.RecordOptions) 
 // FinishRecording is called or its channel hangs up.
 func (f *Session) StartRecording(ctx context.Context, chID string, o ari.RecordOptions) (string, error) {
 	name := nonEmpty(o.Name, uuid.NewString())
-	if err := f.chOp(Op{Name: "record_start", Channel: chID, Arg: name}); err != nil {
+	if err := f.chOp(ctx, Op{Name: "record_start", Channel: chID, Arg: name}); err != nil {
 		return "", err
 	}
 	f.mu.Lock()
@@ -628,7 +632,7 @@ func (f *Session) StartRecording(ctx context.Context, chID string, o ari.RecordO
 // StopRecording ends a live recording.
 func (f *Session) StopRecording(ctx context.Context, name string) error {
 	o := Op{Name: "record_stop", Arg: name}
-	err, dos := f.op(o)
+	err, dos := f.op(ctx, o)
 	if err == nil {
 		f.FinishRecording(name)
 	}
@@ -680,7 +684,7 @@ func (f *Session) Originate(ctx context.Context, r ari.OriginateRequest) (string
 		ch.deadline = time.Now().Add(r.Timeout)
 	}
 	f.mu.Unlock()
-	err, dos := f.op(o)
+	err, dos := f.op(ctx, o)
 	if err != nil {
 		f.mu.Lock()
 		f.hangUp(id, 0, true)
@@ -725,7 +729,7 @@ func (f *Session) waitUp(ctx context.Context, id string) error {
 // Snoop creates a snoop channel, in the application at once.
 func (f *Session) Snoop(ctx context.Context, chID, spy, whisper string) (string, error) {
 	id := uuid.NewString()
-	if err := f.chOp(Op{Name: "snoop", Channel: chID, Arg: id}); err != nil {
+	if err := f.chOp(ctx, Op{Name: "snoop", Channel: chID, Arg: id}); err != nil {
 		return "", err
 	}
 	f.mu.Lock()
@@ -749,7 +753,7 @@ func (f *Session) WaitInApp(ctx context.Context, id string) error {
 func (f *Session) CreateBridge(ctx context.Context, kind string) (string, error) {
 	id := uuid.NewString()
 	o := Op{Name: "bridge_create", Bridge: id, Arg: kind}
-	err, dos := f.op(o)
+	err, dos := f.op(ctx, o)
 	if err != nil {
 		return "", err
 	}
@@ -764,7 +768,7 @@ func (f *Session) CreateBridge(ctx context.Context, kind string) (string, error)
 // moves it).
 func (f *Session) AddToBridge(ctx context.Context, bridgeID, chID string) error {
 	o := Op{Name: "bridge_add", Bridge: bridgeID, Channel: chID}
-	err, dos := f.op(o)
+	err, dos := f.op(ctx, o)
 	if err == nil {
 		f.mu.Lock()
 		if err = f.hangupErr(chID); err == nil {
@@ -791,7 +795,7 @@ func (f *Session) unbridge(chID string) {
 // RemoveFromBridge takes a channel out of a bridge.
 func (f *Session) RemoveFromBridge(ctx context.Context, bridgeID, chID string) error {
 	o := Op{Name: "bridge_remove", Bridge: bridgeID, Channel: chID}
-	err, dos := f.op(o)
+	err, dos := f.op(ctx, o)
 	if err == nil {
 		f.mu.Lock()
 		f.bridges[bridgeID] = slices.DeleteFunc(f.bridges[bridgeID], func(c string) bool { return c == chID })
@@ -805,7 +809,7 @@ func (f *Session) RemoveFromBridge(ctx context.Context, bridgeID, chID string) e
 // DestroyBridge deletes a bridge.
 func (f *Session) DestroyBridge(ctx context.Context, bridgeID string) error {
 	o := Op{Name: "bridge_destroy", Bridge: bridgeID}
-	err, dos := f.op(o)
+	err, dos := f.op(ctx, o)
 	if err == nil {
 		f.mu.Lock()
 		delete(f.bridges, bridgeID)
@@ -819,7 +823,7 @@ func (f *Session) DestroyBridge(ctx context.Context, bridgeID string) error {
 // Follow records the subscription.
 func (f *Session) Follow(ctx context.Context, id string) error {
 	o := Op{Name: "follow", Channel: id}
-	err, dos := f.op(o)
+	err, dos := f.op(ctx, o)
 	react(o, dos)
 	return err
 }
@@ -827,7 +831,7 @@ func (f *Session) Follow(ctx context.Context, id string) error {
 // ContinueAndReturn records the trip to the dialplan; the channel is back at
 // once unless it hung up.
 func (f *Session) ContinueAndReturn(ctx context.Context, id, dpContext, exten string, priority int) error {
-	return f.chOp(Op{Name: "continue", Channel: id, Arg: fmt.Sprintf("%s,%s,%d", dpContext, exten, priority)})
+	return f.chOp(ctx, Op{Name: "continue", Channel: id, Arg: fmt.Sprintf("%s,%s,%d", dpContext, exten, priority)})
 }
 
 // CameBack is false: the fake's channels never leave for the dialplan.
@@ -840,7 +844,7 @@ func (f *Session) WaitReturn(ctx context.Context, id string, limit time.Duration
 
 // SendToFallback records the hand-over to the dialplan's fallback.
 func (f *Session) SendToFallback(ctx context.Context, id string) error {
-	return f.chOp(Op{Name: "fallback", Channel: id})
+	return f.chOp(ctx, Op{Name: "fallback", Channel: id})
 }
 
 // CallRecord returns the call's record.
@@ -893,7 +897,7 @@ func (f *Session) Detaching() bool { return f.Detach }
 
 // End releases an outbound call.
 func (f *Session) End() {
-	f.op(Op{Name: "end", Channel: f.id})
+	f.op(context.Background(), Op{Name: "end", Channel: f.id})
 	f.mu.Lock()
 	f.ended = true
 	f.mu.Unlock()
