@@ -105,9 +105,28 @@ type WorkingDays interface {
 	IsWorkingDay(t time.Time) (bool, error)
 }
 
-// Dialer places outbound calls in sessions of their own (ari.Client).
+// Dialer places outbound calls in sessions of their own (ARIDialer).
 type Dialer interface {
-	Dial(ctx context.Context, log *zap.Logger, r ari.OriginateRequest) (*ari.OutboundCall, error)
+	Dial(ctx context.Context, log *zap.Logger, r ari.OriginateRequest) (OutboundCall, error)
+}
+
+// OutboundCall is a call the hotline placed: its session (whose ID is the
+// outbound channel's) until End releases it.
+type OutboundCall interface {
+	Session
+	End()
+}
+
+// ARIDialer dials through Asterisk.
+type ARIDialer struct{ Client *ari.Client }
+
+// Dial places the call (ari.Client.Dial).
+func (d ARIDialer) Dial(ctx context.Context, log *zap.Logger, r ari.OriginateRequest) (OutboundCall, error) {
+	o, err := d.Client.Dial(ctx, log, r)
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
 }
 
 // callbackJob is one accepted request, as spooled.
@@ -485,7 +504,7 @@ func (cb *Callbacks) call(ctx context.Context, j *callbackJob, n int) (result, c
 		return CBFailed, "", err
 	}
 	defer o.End()
-	call := newCall(o.Session, s.sink, s.cfg.Source)
+	call := newCall(o, cb.log.With(zap.String("call_id", o.ID())), s.sink, s.cfg.Source)
 	call.SetCase(j.CaseID)
 	call.SetOutcome("callback")
 	s.metrics.started.WithLabelValues("outbound").Inc()
@@ -502,7 +521,7 @@ func (cb *Callbacks) call(ctx context.Context, j *callbackJob, n int) (result, c
 		call.Log.Info("callback attempt", zap.String("case_number", j.CaseNumber), zap.Int("attempt", n), zap.String("result", r))
 	}
 	wctx, cancel := context.WithTimeout(ctx, cb.cfg.RingTimeout+15*time.Second)
-	err = o.WaitUp(wctx, o.ChannelID())
+	err = o.WaitUp(wctx, o.ID())
 	cancel()
 	if err != nil {
 		var herr *ari.HangupError

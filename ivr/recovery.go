@@ -75,11 +75,16 @@ func (s *Service) finishCall(ctx context.Context, call *Call, staffed bool) {
 // (ari.Resumer). Its call.started is sent again under its own ID in case the
 // earlier process died before sending it; casework stores it once.
 func (s *Service) ResumeCall(ctx context.Context, sess *ari.Session) {
+	s.resumeCall(ctx, sess, sess.Log)
+}
+
+// resumeCall is ResumeCall on the call operations alone.
+func (s *Service) resumeCall(ctx context.Context, sess Session, log *zap.Logger) {
 	rec := sess.CallRecord()
 	left := s.cfg.MaxCallTime - time.Since(rec.StartedAt)
 	ctx, cancel := context.WithTimeout(ctx, max(left, time.Minute))
 	defer cancel()
-	call := newCall(sess, s.sink, s.cfg.Source)
+	call := newCall(sess, log, s.sink, s.cfg.Source)
 	if !rec.StartedAt.IsZero() {
 		call.started = rec.StartedAt
 	}

@@ -165,10 +165,14 @@ func (s *Service) Sound(id string) string {
 }
 
 // HandleCall runs one inbound call from arrival to hang-up.
-func (s *Service) HandleCall(ctx context.Context, sess *ari.Session) {
+func (s *Service) HandleCall(ctx context.Context, sess *ari.Session) { s.handle(ctx, sess, sess.Log) }
+
+// handle is HandleCall on the call operations alone (tests drive it with a
+// scripted session).
+func (s *Service) handle(ctx context.Context, sess Session, log *zap.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.MaxCallTime)
 	defer cancel()
-	call := newCall(sess, s.sink, s.cfg.Source)
+	call := newCall(sess, log, s.sink, s.cfg.Source)
 	info := sess.Caller()
 	staffed := s.staffed(call)
 	// Answer first: the call record and call.started are fsynced, and the

@@ -209,19 +209,19 @@ func (h *api) callOp(op string) agentHandler {
 				return
 			}
 		}
-		target := body.To
+		cmd := command{op: op, unitID: body.UnitID, token: token}
 		if op == opCase {
-			target = body.CaseID
-		} else if body.To != "" && !ValidStaff(body.To) {
+			cmd.caseRef = body.CaseID
+		} else if cmd.toStaff = body.To; body.To != "" && !ValidStaff(body.To) {
 			problem.BadRequest(w, r, fmt.Sprintf("to: %q is not a staff number", body.To), problem.Field("to", "not a staff number"))
 			return
 		}
 		// Privacy by default: the unit sees the hotline's number unless the agent
 		// says the caller may be shown (never for 举报 reports, T13).
-		conf := body.Confidential == nil || *body.Confidential
+		cmd.confidential = body.Confidential == nil || *body.Confidential
 		ctx, cancel := context.WithTimeout(r.Context(), h.s.cfg.DutyLineTimeout+15*time.Second)
 		defer cancel()
-		err := h.s.callOp(ctx, id.StaffNumber, command{op: op, unitID: body.UnitID, confidential: conf, target: target, token: token})
+		err := h.s.callOp(ctx, id.StaffNumber, cmd)
 		result := "ok"
 		var de *DialError
 		switch {

@@ -22,7 +22,8 @@ type command struct {
 	op           string // threeway_join, threeway_leave, threeway_drop, polite_end, transfer
 	unitID       string
 	confidential bool
-	target       string // transfer: staff number, "" for the queue; case: the case ID or number
+	toStaff      string // transfer: the agent's staff number, "" for the queue
+	caseRef      string // case: the case's ID or number
 	token        string
 	reply        chan error
 }
@@ -102,13 +103,7 @@ func (c *callState) converse(staff, agentCh string) (*waiter, error) {
 			s.pool.callEnded(staff, time.Since(connected))
 		}
 	}()
-	hctx, hcancel := context.WithTimeout(context.WithoutCancel(c.ctx), 5*time.Second)
-	defer hcancel()
-	hangup := func(id string) {
-		if id != "" {
-			_ = c.sess.Hangup(hctx, id, "normal")
-		}
-	}
+	hangup := c.hangup
 
 	// The agent's requests are accepted from the answer on; they are served
 	// once caller and agent are bridged.
@@ -177,149 +172,250 @@ type talkState struct {
 // queue, and ari.ErrDetached when the service stops and leaves the
 // conversation running for the next process.
 func (c *callState) talk(staff, agentCh string, connected time.Time, lc *liveCall, ts talkState) (*waiter, error) {
-	s := c.s
-	log := c.log.With(zap.String("staff", staff))
-	agentOn := true
-	endAgent := func() {
-		if agentOn {
-			agentOn = false
-			s.pool.callEnded(staff, time.Since(connected))
-		}
-	}
-	defer endAgent()
-	hctx, hcancel := context.WithTimeout(context.WithoutCancel(c.ctx), 5*time.Second)
-	defer hcancel()
-	hangup := func(id string) {
-		if id != "" {
-			_ = c.sess.Hangup(hctx, id, "normal")
-		}
-	}
-	var agentGone <-chan struct{}
+	cv := &conversation{c: c, log: c.log.With(zap.String("staff", staff)),
+		staff: staff, agentCh: agentCh, connected: connected, agentOn: true, talkState: ts}
+	defer cv.endAgent()
 	if agentCh != "" {
-		agentGone = c.watch(c.ctx, agentCh)
+		cv.agentGone = c.watch(c.ctx, agentCh)
 	} else {
-		endAgent() // adopted after the agent had left a three-way call
+		cv.endAgent() // adopted after the agent had left a three-way call
 	}
-	unitCh, unit, unitConf := ts.unitCh, ts.unit, ts.unitConf
-	var unitGone <-chan struct{}
-	if unitCh != "" {
-		unitGone = c.watch(c.ctx, unitCh)
-	}
-	save := func() { c.saveConversation(staff, agentCh, connected, talkState{unit, unitCh, unitConf}) }
-	threeWay := func(t event.Type, withStaff bool) {
-		p := event.ThreeWayPayload{UnitID: unit.ID, DutyLine: unit.DutyLine, Confidential: unitConf}
-		if withStaff {
-			p.StaffNumber = staff
-		}
-		c.call.Emit(t, p)
+	if ts.unitCh != "" {
+		cv.unitGone = c.watch(c.ctx, ts.unitCh)
 	}
 	for {
+		var st step
 		select {
 		case <-c.ctx.Done():
-			if c.detach() {
-				// SIGTERM's drain is over: the conversation goes on in Asterisk
-				// and the next process adopts it (zero-downtime restart).
-				return nil, ari.ErrDetached
-			}
-			hangup(agentCh)
-			hangup(unitCh)
-			if c.callerGone() {
-				return nil, c.hangupErr()
-			}
-			return nil, context.Cause(c.ctx)
-
-		case <-agentGone:
-			agentGone = nil
-			endAgent()
-			if unitCh != "" {
-				// The agent left citizen and unit talking (T7).
-				threeWay(event.ThreeWayLeft, true)
-				log.Info("agent left the three-way call")
-				agentCh = ""
-				save()
-				continue
-			}
-			log.Info("agent hung up")
-			return nil, nil
-
-		case <-unitGone:
-			unitGone = nil
-			threeWay(event.ThreeWayLeft, false)
-			log.Info("unit left the three-way call", zap.String("unit", unit.ID))
-			unitCh = ""
-			save()
-			if !agentOn {
-				return nil, nil
-			}
-
+			st = cv.callEnding()
+		case <-cv.agentGone:
+			st = cv.agentLeft()
+		case <-cv.unitGone:
+			st = cv.unitLeft()
 		case cmd := <-lc.cmds:
-			switch cmd.op {
-			case opJoin:
-				if unitCh != "" {
-					cmd.reply <- fmt.Errorf("%w: unit %s is already in the call", ErrBusyCall, unit.ID)
-					continue
-				}
-				u, ch, err := c.joinUnit(staff, cmd)
-				if err == nil {
-					unit, unitCh, unitConf = u, ch, cmd.confidential || c.confidential
-					unitGone = c.watch(c.ctx, unitCh)
-					save()
-				}
-				cmd.reply <- err
-			case opLeave:
-				if unitCh == "" {
-					cmd.reply <- ErrNoThreeWay
-					continue
-				}
-				_ = c.sess.RemoveFromBridge(hctx, c.bridge, agentCh)
-				hangup(agentCh)
-				cmd.reply <- nil
-				// agentGone reports it and emits threeway_left.
-			case opDrop:
-				if unitCh == "" {
-					cmd.reply <- ErrNoThreeWay
-					continue
-				}
-				hangup(unitCh)
-				cmd.reply <- nil
-			case opPoliteEnd:
-				cmd.reply <- nil
-				_ = c.sess.RemoveFromBridge(hctx, c.bridge, c.ch)
-				hangup(agentCh)
-				hangup(unitCh)
-				endAgent()
-				c.call.Emit(event.PoliteEnding, event.PoliteEndingPayload{StaffNumber: staff})
-				c.call.SetOutcome("polite_ending")
-				log.Info("polite ending")
-				if _, err := c.sess.Play(c.ctx, c.ch, s.sound(prompts.AbusiveCallEnd), false); err != nil && c.callerGone() {
-					return nil, c.hangupErr()
-				}
-				return nil, nil
-			case opTransfer:
-				if unitCh != "" || !agentOn {
-					cmd.reply <- fmt.Errorf("%w: transfer during a three-way call", ErrBadState)
-					continue
-				}
-				if cmd.target != "" {
-					if a, ok := s.pool.Agent(cmd.target); !ok || a.State == LoggedOut || cmd.target == staff {
-						cmd.reply <- fmt.Errorf("%w: %s is not logged in", ErrUnknownAgent, cmd.target)
-						continue
-					}
-				}
-				cmd.reply <- nil
-				_ = c.sess.RemoveFromBridge(hctx, c.bridge, c.ch)
-				_ = c.sess.RemoveFromBridge(hctx, c.bridge, agentCh)
-				hangup(agentCh)
-				endAgent()
-				log.Info("blind transfer", zap.String("to", nonEmpty(cmd.target, "queue")))
-				return &waiter{callID: c.call.ID(), only: cmd.target, tried: map[string]bool{staff: true}}, nil
-			case opCase:
-				cmd.reply <- c.attachCase(cmd)
-			default:
-				cmd.reply <- fmt.Errorf("unknown operation %q", cmd.op)
-			}
+			st = cv.serve(cmd)
+		}
+		if st.end {
+			return st.next, st.err
 		}
 	}
+}
+
+// conversation is one bridged conversation of the caller with an agent (and
+// a unit's duty line), as talk serves it: its state, and one method per
+// thing that can happen to it, the agent's commands above all.
+type conversation struct {
+	c   *callState
+	log *zap.Logger
+
+	staff     string
+	agentCh   string // "" once the agent has left
+	connected time.Time
+	// agentOn: the agent is still accounted as on this call (endAgent ends it
+	// once, whichever way the agent goes).
+	agentOn bool
+	talkState
+	agentGone, unitGone <-chan struct{}
+}
+
+// step is what one event makes of the conversation: go on, or end it (next:
+// the caller goes back into the queue; err: why it ended otherwise).
+type step struct {
+	end  bool
+	next *waiter
+	err  error
+}
+
+var goOn = step{}
+
+// endAgent ends the agent's part of the call (wrap-up starts), once.
+func (cv *conversation) endAgent() {
+	if cv.agentOn {
+		cv.agentOn = false
+		cv.c.s.pool.callEnded(cv.staff, time.Since(cv.connected))
+	}
+}
+
+func (cv *conversation) hangup(id string) { cv.c.hangup(id) }
+
+// cleanupBound bounds one hang-up or bridge change that must go out even when
+// the call's context has ended. Each gets its own deadline: one deadline for a
+// whole conversation ran out five seconds in, after which drop, leave,
+// transfer and polite ending no longer hung anyone up.
+var cleanupBound = 5 * time.Second
+
+// hangup hangs a channel of the call up ("" is none).
+func (c *callState) hangup(id string) {
+	if id == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), cleanupBound)
+	defer cancel()
+	_ = c.sess.Hangup(ctx, id, "normal")
+}
+
+// unbridge takes a channel out of the conversation's bridge.
+func (c *callState) unbridge(id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), cleanupBound)
+	defer cancel()
+	_ = c.sess.RemoveFromBridge(ctx, c.bridge, id)
+}
+
+// save writes the conversation into the call's record.
+func (cv *conversation) save() {
+	cv.c.saveConversation(cv.staff, cv.agentCh, cv.connected, cv.talkState)
+}
+
+// threeWay emits a three-way event about the current unit.
+func (cv *conversation) threeWay(t event.Type, withStaff bool) {
+	p := event.ThreeWayPayload{UnitID: cv.unit.ID, DutyLine: cv.unit.DutyLine, Confidential: cv.unitConf}
+	if withStaff {
+		p.StaffNumber = cv.staff
+	}
+	cv.c.call.Emit(t, p)
+}
+
+// callEnding: the call's context ended (caller gone, service stopping).
+func (cv *conversation) callEnding() step {
+	c := cv.c
+	if c.detach() {
+		// SIGTERM's drain is over: the conversation goes on in Asterisk
+		// and the next process adopts it (zero-downtime restart).
+		return step{end: true, err: ari.ErrDetached}
+	}
+	cv.hangup(cv.agentCh)
+	cv.hangup(cv.unitCh)
+	if c.callerGone() {
+		return step{end: true, err: c.hangupErr()}
+	}
+	return step{end: true, err: context.Cause(c.ctx)}
+}
+
+// agentLeft: the agent's channel hung up.
+func (cv *conversation) agentLeft() step {
+	cv.agentGone = nil
+	cv.endAgent()
+	if cv.unitCh != "" {
+		// The agent left citizen and unit talking (T7).
+		cv.threeWay(event.ThreeWayLeft, true)
+		cv.log.Info("agent left the three-way call")
+		cv.agentCh = ""
+		cv.save()
+		return goOn
+	}
+	cv.log.Info("agent hung up")
+	return step{end: true}
+}
+
+// unitLeft: the duty line hung up.
+func (cv *conversation) unitLeft() step {
+	cv.unitGone = nil
+	cv.threeWay(event.ThreeWayLeft, false)
+	cv.log.Info("unit left the three-way call", zap.String("unit", cv.unit.ID))
+	cv.unitCh = ""
+	cv.save()
+	if !cv.agentOn {
+		return step{end: true}
+	}
+	return goOn
+}
+
+// serve runs one of the agent's commands; each replies on cmd.reply.
+func (cv *conversation) serve(cmd command) step {
+	switch cmd.op {
+	case opJoin:
+		cmd.reply <- cv.join(cmd)
+	case opLeave:
+		cmd.reply <- cv.leave()
+	case opDrop:
+		cmd.reply <- cv.drop()
+	case opPoliteEnd:
+		return cv.politeEnd(cmd)
+	case opTransfer:
+		return cv.transfer(cmd)
+	case opCase:
+		cmd.reply <- cv.c.attachCase(cmd)
+	default:
+		cmd.reply <- fmt.Errorf("unknown operation %q", cmd.op)
+	}
+	return goOn
+}
+
+// join adds the unit's duty line (three-way call).
+func (cv *conversation) join(cmd command) error {
+	if cv.unitCh != "" {
+		return fmt.Errorf("%w: unit %s is already in the call", ErrBusyCall, cv.unit.ID)
+	}
+	u, ch, err := cv.c.joinUnit(cv.staff, cmd)
+	if err != nil {
+		return err
+	}
+	cv.unit, cv.unitCh, cv.unitConf = u, ch, cmd.confidential || cv.c.confidential
+	cv.unitGone = cv.c.watch(cv.c.ctx, ch)
+	cv.save()
+	return nil
+}
+
+// leave takes the agent out of a three-way call; agentLeft reports it and
+// emits threeway_left.
+func (cv *conversation) leave() error {
+	if cv.unitCh == "" {
+		return ErrNoThreeWay
+	}
+	cv.c.unbridge(cv.agentCh)
+	cv.hangup(cv.agentCh)
+	return nil
+}
+
+// drop hangs up the unit; unitLeft reports it.
+func (cv *conversation) drop() error {
+	if cv.unitCh == "" {
+		return ErrNoThreeWay
+	}
+	cv.hangup(cv.unitCh)
+	return nil
+}
+
+// politeEnd plays the closing prompt to the caller alone and ends the
+// conversation (the front door hangs up). The agent is answered first: the
+// prompt is the caller's, not the agent's wait.
+func (cv *conversation) politeEnd(cmd command) step {
+	c := cv.c
+	cmd.reply <- nil
+	c.unbridge(c.ch)
+	cv.hangup(cv.agentCh)
+	cv.hangup(cv.unitCh)
+	cv.endAgent()
+	c.call.Emit(event.PoliteEnding, event.PoliteEndingPayload{StaffNumber: cv.staff})
+	c.call.SetOutcome("polite_ending")
+	cv.log.Info("polite ending")
+	if _, err := c.sess.Play(c.ctx, c.ch, c.s.sound(prompts.AbusiveCallEnd), false); err != nil && c.callerGone() {
+		return step{end: true, err: c.hangupErr()}
+	}
+	return step{end: true}
+}
+
+// transfer sends the caller back into the queue, for one agent
+// (cmd.toStaff) or any ("").
+func (cv *conversation) transfer(cmd command) step {
+	c := cv.c
+	if cv.unitCh != "" || !cv.agentOn {
+		cmd.reply <- fmt.Errorf("%w: transfer during a three-way call", ErrBadState)
+		return goOn
+	}
+	if to := cmd.toStaff; to != "" {
+		if a, ok := c.s.pool.Agent(to); !ok || a.State == LoggedOut || to == cv.staff {
+			cmd.reply <- fmt.Errorf("%w: %s is not logged in", ErrUnknownAgent, to)
+			return goOn
+		}
+	}
+	cmd.reply <- nil
+	c.unbridge(c.ch)
+	c.unbridge(cv.agentCh)
+	cv.hangup(cv.agentCh)
+	cv.endAgent()
+	cv.log.Info("blind transfer", zap.String("to", nonEmpty(cmd.toStaff, "queue")))
+	return step{end: true, next: &waiter{callID: c.call.ID(), only: cmd.toStaff, tried: map[string]bool{cv.staff: true}}}
 }
 
 // attachCase links the call to its case: later events (the recording above all)
@@ -329,7 +425,7 @@ func (c *callState) attachCase(cmd command) error {
 	if c.s.dir == nil {
 		return fmt.Errorf("%w: no casework configured", ErrUnknownCase)
 	}
-	ref, err := c.s.dir.Case(c.ctx, cmd.token, cmd.target)
+	ref, err := c.s.dir.Case(c.ctx, cmd.token, cmd.caseRef)
 	if err != nil {
 		return err
 	}

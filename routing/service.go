@@ -16,7 +16,7 @@ import (
 	"github.com/hotline12345/hotline/ivr/prompts"
 )
 
-// Config is the queue's and the connection's settings (cmd/callsvc/routing.go
+// Config is the queue's and the connection's settings (cmd/callsvc/config.go
 // reads them from the environment).
 type Config struct {
 	Queue     string // queue name in events (default "default")
@@ -243,7 +243,7 @@ func (s *Service) Serve(ctx context.Context, call *ivr.Call) error {
 type callState struct {
 	s    *Service
 	call *ivr.Call
-	sess *ari.Session
+	sess ivr.Session
 	ch   string
 	log  *zap.Logger
 	ctx  context.Context

@@ -106,10 +106,13 @@ func TestRevokedTokenStopsAtOnce(t *testing.T) {
 	defer hs.Close()
 	users := store.NewUsers(pool)
 	tok, secret := agentToken(t, users)
-	rc, err := loadRoutingConfig(func(string) string { return "" }, config{})
+	cfg, err := loadConfig(func(k string) string {
+		return map[string]string{"HOTLINE_ARI_USER": "hotline", "HOTLINE_ARI_PASSWORD": "ari-secret-for-tests"}[k]
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	rc := cfg.Routing
 	if rc.AuthCache != 0 {
 		t.Fatalf("default agent auth cache %v, want 0", rc.AuthCache)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/hotline12345/hotline/casework/eventbus"
 	"github.com/hotline12345/hotline/cmd/internal/svc"
 	"github.com/hotline12345/hotline/ivr"
+	"github.com/hotline12345/hotline/routing"
 )
 
 // config is everything the call service reads from the environment.
@@ -54,7 +55,15 @@ type config struct {
 	CallbackDays string
 	// Fax service (T11); nil docs dir: fax off.
 	Fax ivr.FaxConfig
+	// Crash recovery and restarts (issue 11).
+	Recovery recoveryConfig
+	// The agent queue (issue 5).
+	Routing routingConfig
 }
+
+// defaultCaseworkURL is where the agents' API finds casework when
+// HOTLINE_CASEWORK_URL is not set (self-service is then off).
+const defaultCaseworkURL = "http://127.0.0.1:9102"
 
 // HOTLINE_CALLBACK_DAYS values.
 const (
@@ -62,6 +71,8 @@ const (
 	callbackEveryDay    = "every"
 )
 
+// loadConfig reads every setting of the call service from getenv, one default
+// per setting, and reports every problem at once.
 func loadConfig(getenv func(string) string) (config, error) {
 	e := svc.NewEnv(getenv)
 	var c config
@@ -201,6 +212,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Dir:     e.Str("HOTLINE_FAX_DIR", filepath.Join(c.DataDir, "fax")),
 		Context: e.Str("HOTLINE_FAX_CONTEXT", "hotline-fax"),
 	}
+	c.Recovery = recoverySettings(e, c)
+	c.Routing = routingSettings(e, c)
 	if err := e.Err(); err != nil {
 		return c, err
 	}
@@ -208,4 +221,119 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, err
 	}
 	return c, c.Bus.Validate()
+}
+
+// Crash recovery and zero-downtime restart settings (issue 11), read from the
+// environment with these defaults:
+//
+//	HOTLINE_CALLS_DIR        [<dir of HOTLINE_SPOOL_DIR>/calls]  one fsynced record per call in
+//	                                  progress; the next process adopts or ends each call
+//	HOTLINE_AGENTS_STATE     [<dir of HOTLINE_SPOOL_DIR>/agents.json]  agents' states, kept across restarts
+//	HOTLINE_DRAIN_HANDOVER   [on]    at the end of the SIGTERM drain, agent conversations and
+//	                                  waiting callers stay in Asterisk for the next process
+//	                                  (off: they are hung up, as before)
+//	HOTLINE_FALLBACK_MAILBOX [$HOTLINE_DATA_DIR/asterisk/dev/spool/voicemail/hotline/12345/INBOX]
+//	                                  the dialplan fallback's native mailbox, imported into the
+//	                                  voicemail inbox ("off": not imported)
+//	HOTLINE_FALLBACK_SCAN    [10s]   how often that mailbox is scanned
+type recoveryConfig struct {
+	CallsDir      string
+	AgentsState   string
+	Handover      bool
+	FallbackInbox string
+	FallbackScan  time.Duration
+}
+
+func recoverySettings(e *svc.Env, cfg config) recoveryConfig {
+	base := filepath.Dir(cfg.SpoolDir)
+	r := recoveryConfig{
+		CallsDir:      e.Str("HOTLINE_CALLS_DIR", filepath.Join(base, "calls")),
+		AgentsState:   e.Str("HOTLINE_AGENTS_STATE", filepath.Join(base, "agents.json")),
+		Handover:      e.OneOf("HOTLINE_DRAIN_HANDOVER", "on", "on", "off") == "on",
+		FallbackInbox: e.Str("HOTLINE_FALLBACK_MAILBOX", filepath.Join(cfg.DataDir, "asterisk", "dev", "spool", "voicemail", "hotline", "12345", "INBOX")),
+		FallbackScan:  e.Duration("HOTLINE_FALLBACK_SCAN", 10*time.Second),
+	}
+	if r.FallbackInbox == "off" {
+		r.FallbackInbox = ""
+	}
+	e.Check(r.FallbackScan < time.Second, "HOTLINE_FALLBACK_SCAN must be at least 1s")
+	e.Check(r.CallsDir == cfg.SpoolDir, "HOTLINE_CALLS_DIR must not be the event spool")
+	return r
+}
+
+// Agent queue settings (issue 5), read from the environment with these defaults:
+//
+//	HOTLINE_HUMAN_SERVICE         [on]   "off": no agent queue, every caller gets the voice menu
+//	HOTLINE_CASEWORK_URL          (above; when empty http://127.0.0.1:9102 here) casework API:
+//	                                     agents' bearer tokens (GET /api/v1/me), unit directory
+//	                                     and earlier cases, always with the agent's own token
+//	HOTLINE_AGENT_AUTH_CACHE      [0s]   how long a verified agent token is trusted without asking casework
+//	                                     (0: every request asks, so a revoked token or disabled user stops at once)
+//	HOTLINE_QUEUE_NAME            [default]  queue name in events
+//	HOTLINE_QUEUE_RING_TIMEOUT    [15s]  an agent's phone rings this long before the next agent is tried
+//	HOTLINE_QUEUE_MAX_WAIT        [3m]   then the caller goes back to the front door (voicemail offer)
+//	HOTLINE_QUEUE_FIRST_ANNOUNCE  [5s]   first position/estimated-wait announcement
+//	HOTLINE_QUEUE_ANNOUNCE_EVERY  [30s]  later announcements
+//	HOTLINE_QUEUE_SHORT_ABANDON   [5s]   callers hanging up sooner count as short abandons
+//	HOTLINE_QUEUE_MOH_CLASS       [default]  music-on-hold class while waiting
+//	HOTLINE_QUEUE_INITIAL_AHT     [3m]   average handling time assumed before any call (estimated wait)
+//	HOTLINE_AGENT_WRAPUP          [15s]  after-call work before the next offer
+//	HOTLINE_AGENT_MAX_MISSED      [2]    unanswered offers in a row before the agent is paused (no_answer)
+//	HOTLINE_NUMBER                [12345]  caller ID duty lines see for confidential (举报) callers
+//	HOTLINE_DUTYLINE_TIMEOUT      [30s]  a duty line rings this long (no answer → call.threeway_failed)
+//	HOTLINE_DUTYLINE_TRUNKS       [dutylines]  comma-separated PJSIP trunks a directory duty line may use;
+//	                                     anything else in the directory is refused, not dialled
+//	HOTLINE_AGENTS_STATE          (recovery, below)  agents' states across restarts
+//	HOTLINE_RECORDINGS_DIR        [$HOTLINE_DATA_DIR/recordings]  agent call recordings (YYYY/MM/DD/...)
+//	HOTLINE_SCREENPOP_SUBJECT     [<HOTLINE_SUBJECT_ROOT>_agents]  screen pops go to core NATS subject
+//	                                     <this>.<staff>.screenpop; deliberately NOT under the
+//	                                     event stream's "<root>.>" so the citizen's number is not
+//	                                     stored in the stream and casework does not park them
+type routingConfig struct {
+	Enabled     bool
+	CaseworkURL string
+	AuthCache   time.Duration
+	PopSubject  string
+	Service     routing.Config
+}
+
+// routingSettings reads the agent queue's settings (after the front door's and
+// the recovery settings, whose values it reuses).
+func routingSettings(e *svc.Env, cfg config) routingConfig {
+	var r routingConfig
+	r.Enabled = e.OneOf("HOTLINE_HUMAN_SERVICE", "on", "on", "off") == "on"
+	// The front door's HOTLINE_CASEWORK_URL when set; the agents' API needs
+	// casework in any case, so it falls back to the local default.
+	r.CaseworkURL = cfg.CaseworkURL
+	if r.CaseworkURL == "" {
+		r.CaseworkURL = defaultCaseworkURL
+	}
+	// Revocation must take effect at once everywhere (a guessed or leaked
+	// token takes the agent's calls, whistleblowers' included); asking casework
+	// costs a loopback round trip per agent request.
+	r.AuthCache = e.Duration("HOTLINE_AGENT_AUTH_CACHE", 0)
+	r.PopSubject = e.Str("HOTLINE_SCREENPOP_SUBJECT", cfg.Bus.SubjectRoot+"_agents")
+	r.Service = routing.Config{
+		Queue:           e.Str("HOTLINE_QUEUE_NAME", "default"),
+		SoundsDir:       cfg.SoundsDir,
+		RingTimeout:     e.Duration("HOTLINE_QUEUE_RING_TIMEOUT", 15*time.Second),
+		MaxWait:         e.Duration("HOTLINE_QUEUE_MAX_WAIT", 3*time.Minute),
+		FirstAnnounce:   e.Duration("HOTLINE_QUEUE_FIRST_ANNOUNCE", 5*time.Second),
+		AnnounceEvery:   e.Duration("HOTLINE_QUEUE_ANNOUNCE_EVERY", 30*time.Second),
+		ShortAbandon:    e.Duration("HOTLINE_QUEUE_SHORT_ABANDON", 5*time.Second),
+		MOHClass:        e.Str("HOTLINE_QUEUE_MOH_CLASS", "default"),
+		HotlineNumber:   e.Str("HOTLINE_NUMBER", "12345"),
+		DutyLineTimeout: e.Duration("HOTLINE_DUTYLINE_TIMEOUT", 30*time.Second),
+		DutyLineTrunks:  strings.Split(e.Str("HOTLINE_DUTYLINE_TRUNKS", "dutylines"), ","),
+		RecordingsDir:   e.Str("HOTLINE_RECORDINGS_DIR", filepath.Join(cfg.DataDir, "recordings")),
+		StateFile:       cfg.Recovery.AgentsState,
+		Pool: routing.PoolConfig{
+			WrapUp:     e.Duration("HOTLINE_AGENT_WRAPUP", 15*time.Second),
+			MaxMissed:  e.Int("HOTLINE_AGENT_MAX_MISSED", 2),
+			InitialAHT: e.Duration("HOTLINE_QUEUE_INITIAL_AHT", 3*time.Minute),
+		},
+	}
+	e.Check(r.Service.Pool.MaxMissed < 1, "HOTLINE_AGENT_MAX_MISSED must be at least 1")
+	e.Check(r.Service.RingTimeout < time.Second, "HOTLINE_QUEUE_RING_TIMEOUT must be at least 1s")
+	return r
 }

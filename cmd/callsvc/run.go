@@ -55,10 +55,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	// Crash recovery: every call in progress has a durable record; at each
 	// (re)connect the calls an earlier process left are adopted or ended.
-	recovery, err := loadRecoveryConfig(getenv, cfg)
-	if err != nil {
-		return err
-	}
+	recovery := cfg.Recovery
 	journal, err := ari.NewJournal(recovery.CallsDir)
 	if err != nil {
 		return err
@@ -73,7 +70,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	cal := calFeed.source
 	// ---- Human service (agent queue): built by the routing engineer's
-	// cmd/callsvc/routing.go. nil means no queue: callers get the voice menu.
+	// cmd/callsvc/routing.go (settings in config.go). nil means no queue: callers get the voice menu.
 	human, err := newHumanService(cfg, humanDeps{Log: log, Registerer: reg, ARI: client, Sink: pub, Source: source})
 	if err != nil {
 		return fmt.Errorf("human service: %w", err)
@@ -116,7 +113,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		if cfg.CallbackDays == callbackWorkingDays {
 			cfg.Callback.Days = cal // no callbacks on weekends and public holidays
 		}
-		if callbacks, err = ivr.NewCallbacks(cfg.Callback, front, client, log); err != nil {
+		if callbacks, err = ivr.NewCallbacks(cfg.Callback, front, ivr.ARIDialer{Client: client}, log); err != nil {
 			return err
 		}
 		cbReg := prometheus.WrapRegistererWith(prometheus.Labels{"consumer": "callbacks"}, reg)
