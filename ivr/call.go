@@ -46,7 +46,7 @@ func NewCall(s Session, log *zap.Logger, sink Sink, source string) *Call {
 }
 
 func newCall(s Session, log *zap.Logger, sink Sink, source string) *Call {
-	return &Call{S: s, Log: log, sink: sink, source: source, started: time.Now(), outcome: "greeted"}
+	return &Call{S: s, Log: log, sink: sink, source: source, started: time.Now(), outcome: event.OutcomeGreeted}
 }
 
 // ID is the call ID carried by every event.

@@ -506,7 +506,7 @@ func (cb *Callbacks) call(ctx context.Context, j *callbackJob, n int) (result, c
 	defer o.End()
 	call := newCall(o, cb.log.With(zap.String("call_id", o.ID())), s.sink, s.cfg.Source)
 	call.SetCase(j.CaseID)
-	call.SetOutcome("callback")
+	call.SetOutcome(event.OutcomeCallback)
 	s.metrics.started.WithLabelValues("outbound").Inc()
 	call.Emit(event.CallStarted, event.CallStartedPayload{Caller: cb.cfg.CallerID, Called: j.Number,
 		Direction: "outbound", Node: o.Node()})
@@ -526,16 +526,16 @@ func (cb *Callbacks) call(ctx context.Context, j *callbackJob, n int) (result, c
 	if err != nil {
 		var herr *ari.HangupError
 		switch {
-		case errors.As(err, &herr) && herr.Cause == 17:
+		case errors.As(err, &herr) && event.DialOutcome(herr.Cause) == event.DialBusy:
 			result = CBBusy
-		case errors.As(err, &herr) && herr.Cause != 18 && herr.Cause != 19 && herr.Cause != 16 && herr.Cause != 0:
+		case errors.As(err, &herr) && event.DialOutcome(herr.Cause) != event.DialNoAnswer:
 			result = CBFailed
 		case ctx.Err() != nil:
 			return "", o.ID(), ctx.Err()
 		default:
 			result = CBNoAnswer
 		}
-		call.SetOutcome("callback_" + result)
+		call.SetOutcome(event.CallbackOutcome(result))
 		record(result)
 		return result, o.ID(), nil
 	}
@@ -576,7 +576,7 @@ func (cb *Callbacks) survey(ctx context.Context, call *Call, j *callbackJob) (st
 		}
 		s.menuEvent(call, "callback", key, map[bool]string{true: "survey", false: ChoiceTimeout}[key != ""], try)
 		if r, ok := surveyKeys[key]; ok {
-			call.SetOutcome("callback_" + r)
+			call.SetOutcome(event.CallbackOutcome(r))
 			_, err := call.S.Play(ctx, ch, s.Sound(string(prompts.CallbackThanks)), false)
 			if errors.Is(err, ari.ErrHangup) {
 				err = nil // the answer counts

@@ -233,7 +233,7 @@ func (s *Service) faxService(ctx context.Context, call *Call) (bool, error) {
 		_, err := call.S.Play(ctx, ch, s.Sound(string(prompts.ServiceUnavailable)), false)
 		return true, err
 	}
-	call.SetOutcome("fax")
+	call.SetOutcome(event.OutcomeFax)
 	for try := 1; try <= s.cfg.Menu.MaxErrors; try++ {
 		if _, err := call.S.Play(ctx, ch, s.Sound(string(prompts.FaxMenu)), true); err != nil {
 			return false, err

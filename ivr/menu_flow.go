@@ -29,7 +29,7 @@ func (s *Service) sounds(ids ...prompts.ID) []string {
 // the first menu prompt; both prompts give way to a key.
 func (s *Service) menu(ctx context.Context, call *Call, intro prompts.ID) error {
 	ch := call.ChannelID()
-	call.SetOutcome("menu")
+	call.SetOutcome(event.OutcomeMenu)
 	call.SetPhase(ari.PhaseMenu)
 	m := newMenuMachine(s.cfg.Menu)
 	pre := []prompts.ID{intro}

@@ -19,13 +19,16 @@ import (
 	"github.com/hotline12345/hotline/ivr/prompts"
 )
 
-// OutcomeInterrupted is the outcome of a call whose call service process died
-// and whose caller hung up before another process could take the call back.
-const OutcomeInterrupted = "interrupted"
-
-// OutcomeFallback is the outcome of a call handed to the dialplan's fallback
-// (apology and native voicemail) when the service stopped.
-const OutcomeFallback = "fallback"
+// The recovery outcomes, named here for this package's readers; the contract
+// spells them (casework/event).
+const (
+	// OutcomeInterrupted: the call service process died and the caller hung up
+	// before another process could take the call back.
+	OutcomeInterrupted = event.OutcomeInterrupted
+	// OutcomeFallback: handed to the dialplan's fallback (apology and native
+	// voicemail) when the service stopped.
+	OutcomeFallback = event.OutcomeFallback
+)
 
 // startCall writes the call's record with its call.started, then sends it: the
 // event in the record is what a later process republishes (same ID) if this
@@ -38,7 +41,7 @@ func (s *Service) startCall(call *Call, p event.CallStartedPayload) {
 	}
 	raw, _ := json.Marshal(env)
 	_ = call.S.BeginRecord(ari.CallRecord{
-		StartedAt: call.started.UTC(), Staffed: p.Staffed, Phase: ari.PhaseGreeting, Outcome: "greeted", Started: raw,
+		StartedAt: call.started.UTC(), Staffed: p.Staffed, Phase: ari.PhaseGreeting, Outcome: event.OutcomeGreeted, Started: raw,
 		AnsweredAt: call.S.Caller().AnsweredAt,
 	})
 	_ = call.publish(env)
@@ -88,7 +91,7 @@ func (s *Service) resumeCall(ctx context.Context, sess Session, log *zap.Logger)
 	if !rec.StartedAt.IsZero() {
 		call.started = rec.StartedAt
 	}
-	call.outcome = nonEmpty(rec.Outcome, "greeted")
+	call.outcome = nonEmpty(rec.Outcome, event.OutcomeGreeted)
 	call.caseID = rec.CaseID
 	call.republish(rec.Started)
 	call.Log.Info("call resumed", zap.String("phase", rec.Phase), zap.String("outcome", rec.Outcome),
@@ -111,7 +114,7 @@ func (s *Service) resumeCall(ctx context.Context, sess Session, log *zap.Logger)
 	err := s.resume(ctx, call, rec)
 	if err != nil && !errors.Is(err, ari.ErrHangup) && !errors.Is(err, ari.ErrDetached) && ctx.Err() == nil {
 		call.Log.Error("resumed call flow failed", zap.Error(err))
-		call.SetOutcome("failed")
+		call.SetOutcome(event.OutcomeFailed)
 	}
 }
 
@@ -172,7 +175,7 @@ func (s *Service) resume(ctx context.Context, call *Call, rec ari.CallRecord) er
 // running (the caller has been speaking into silence), stored and announced.
 func (s *Service) resumeVoicemail(ctx context.Context, call *Call, rec ari.CallRecord) error {
 	ch := call.ChannelID()
-	call.SetOutcome("voicemail")
+	call.SetOutcome(event.OutcomeVoicemail)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	_ = call.S.StopRecording(sctx, rec.VMRecording)

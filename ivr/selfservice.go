@@ -61,7 +61,7 @@ func (s *Service) selfService(ctx context.Context, call *Call) (back bool, err e
 		_, err := call.S.Play(ctx, ch, s.Sound(string(prompts.ServiceUnavailable)), false)
 		return true, err
 	}
-	call.SetOutcome("selfservice")
+	call.SetOutcome(event.OutcomeSelfService)
 	caller := call.S.Caller().CallerNumber
 	misses, codeTries := 0, 0
 	for misses < s.cfg.Menu.MaxErrors {

@@ -218,13 +218,13 @@ func (s *Service) handle(ctx context.Context, sess Session, log *zap.Logger) {
 		if args, ok := sess.WaitReturn(ctx, call.ChannelID(), 3*time.Second); ok && len(args) > 0 && args[0] == "fax-detected" {
 			call.Log.Info("fax tone detected: receiving a fax")
 			s.menuEvent(call, MainMenu, "", "fax_detected", 0)
-			call.SetOutcome("fax")
+			call.SetOutcome(event.OutcomeFax)
 			err = s.receiveFax(ctx, call, false)
 		}
 	}
 	if err != nil && !errors.Is(err, ari.ErrHangup) && ctx.Err() == nil {
 		call.Log.Error("call flow failed", zap.Error(err))
-		call.SetOutcome("failed")
+		call.SetOutcome(event.OutcomeFailed)
 	}
 }
 

@@ -87,7 +87,7 @@ var shanghai = func() *time.Location {
 func (s *Service) voicemail(ctx context.Context, call *Call) error {
 	ch := call.ChannelID()
 	cfg := s.cfg.Voicemail
-	call.SetOutcome("voicemail")
+	call.SetOutcome(event.OutcomeVoicemail)
 	call.S.FlushDigits(ch)
 	if _, err := call.S.Play(ctx, ch, s.Sound(string(prompts.VoicemailInstructions)), false); err != nil {
 		return err

@@ -148,7 +148,7 @@ func (c *callState) converse(staff, agentCh string) (*waiter, error) {
 		}
 	}
 	c.startRecording()
-	c.call.SetOutcome("agent")
+	c.call.SetOutcome(event.OutcomeAgent)
 	// From here the conversation needs no process: Asterisk bridges and
 	// records it. Its record lets the next process adopt it after a crash.
 	c.saveConversation(staff, agentCh, connected, talkState{})
@@ -387,7 +387,7 @@ func (cv *conversation) politeEnd(cmd command) step {
 	cv.hangup(cv.unitCh)
 	cv.endAgent()
 	c.call.Emit(event.PoliteEnding, event.PoliteEndingPayload{StaffNumber: cv.staff})
-	c.call.SetOutcome("polite_ending")
+	c.call.SetOutcome(event.OutcomePoliteEnding)
 	cv.log.Info("polite ending")
 	if _, err := c.sess.Play(c.ctx, c.ch, c.s.sound(prompts.AbusiveCallEnd), false); err != nil && c.callerGone() {
 		return step{end: true, err: c.hangupErr()}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/hotline12345/hotline/ari"
+	"github.com/hotline12345/hotline/casework/event"
 )
 
 // Errors callers branch on.
@@ -50,17 +51,6 @@ func dialError(target string, err error) *DialError {
 	return de
 }
 
-// reasonForCause maps Q.850 causes to outcome labels.
-func reasonForCause(cause int) string {
-	switch cause {
-	case 17: // user busy
-		return "busy"
-	case 18, 19, 16, 0: // no user responding, no answer (originate timeout reports 0/16 at times)
-		return "no_answer"
-	case 21: // call rejected
-		return "refused"
-	case 1, 3, 20, 27, 28, 34, 38, 41, 42: // unallocated, no route, absent, out of order, congestion
-		return "congestion"
-	}
-	return "error"
-}
+// reasonForCause maps Q.850 causes to outcome labels (event.DialOutcome, the
+// mapping callbacks use too).
+func reasonForCause(cause int) string { return event.DialOutcome(cause) }

@@ -328,7 +328,7 @@ func (c *callState) wait(w *waiter) (string, string, error) {
 	}
 	if !w.resumed { // an adopted caller's call.queued was sent by the earlier process
 		c.call.Emit(event.CallQueued, event.CallQueuedPayload{Queue: s.cfg.Queue, Position: pos})
-		c.call.SetOutcome("queued")
+		c.call.SetOutcome(event.OutcomeQueued)
 	}
 	c.log.Info("caller queued", zap.Int("position", pos), zap.Bool("adopted", w.resumed))
 	moh := func() {
@@ -413,7 +413,7 @@ func (c *callState) abandoned(w *waiter) error {
 	s.metrics.abandoned.WithLabelValues(fmt.Sprint(short)).Inc()
 	s.metrics.wait.WithLabelValues("abandoned").Observe(waited.Seconds())
 	c.call.Emit(event.CallAbandoned, event.CallAbandonedPayload{Queue: s.cfg.Queue, WaitMS: waited.Milliseconds(), Short: short})
-	c.call.SetOutcome("abandoned")
+	c.call.SetOutcome(event.OutcomeAbandoned)
 	c.log.Info("caller abandoned the queue", zap.Duration("waited", waited), zap.Bool("short", short))
 	return c.hangupErr()
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hotline12345/hotline/ari"
+	"github.com/hotline12345/hotline/casework/event"
 )
 
 // Op is one call operation as the code under test issued it.
@@ -268,10 +269,6 @@ func (f *Session) PressLater(ctx context.Context, chID string, delay, gap time.D
 	}()
 }
 
-// causeTexts are the Q.850 causes tests use.
-var causeTexts = map[int]string{16: "Normal Clearing", 17: "User busy", 18: "No user responding",
-	19: "No answer", 21: "Call Rejected", 34: "Circuit/channel congestion"}
-
 // HangUp is the far end hanging up a channel with a Q.850 cause.
 func (f *Session) HangUp(chID string, cause int) {
 	f.mu.Lock()
@@ -286,7 +283,7 @@ func (f *Session) hangUp(chID string, cause int, bySystem bool) {
 	}
 	ch.info.HungUp, ch.inApp = true, false
 	f.unbridge(chID) // a channel that is gone leaves its bridge
-	ch.info.Cause, ch.info.CauseText, ch.info.BySystem = cause, nonEmpty(causeTexts[cause], "Unknown"), bySystem
+	ch.info.Cause, ch.info.CauseText, ch.info.BySystem = cause, event.CauseText(cause), bySystem
 	f.notify()
 }
 

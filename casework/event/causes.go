@@ -33,3 +33,30 @@ var q850 = map[int]string{
 	101: "Message not compatible with call state", 102: "Recover on timer expiry",
 	103: "Mandatory IE length error", 111: "Protocol error, unspecified", 127: "Interworking, unspecified",
 }
+
+// Outcomes of an outbound leg (a duty line, an agent's phone, a callback) by
+// the Q.850 cause it ended with before answering: the one mapping the call
+// service's routing and callbacks share.
+const (
+	DialBusy       = "busy"
+	DialNoAnswer   = "no_answer"
+	DialRefused    = "refused"
+	DialCongestion = "congestion"
+	DialError      = "error"
+)
+
+// DialOutcome classifies the cause of an outbound leg that did not answer.
+// An originate timeout reports 0 or 16 at times, so both count as no answer.
+func DialOutcome(cause int) string {
+	switch cause {
+	case 17: // user busy
+		return DialBusy
+	case 0, 16, 18, 19: // no user responding, no answer
+		return DialNoAnswer
+	case 21: // call rejected
+		return DialRefused
+	case 1, 3, 20, 27, 28, 34, 38, 41, 42: // unallocated, no route, absent, out of order, congestion
+		return DialCongestion
+	}
+	return DialError
+}

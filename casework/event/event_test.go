@@ -173,3 +173,12 @@ func TestCauseText(t *testing.T) {
 		}
 	}
 }
+
+func TestDialOutcome(t *testing.T) {
+	for cause, want := range map[int]string{17: DialBusy, 0: DialNoAnswer, 16: DialNoAnswer, 19: DialNoAnswer,
+		21: DialRefused, 34: DialCongestion, 1: DialCongestion, 111: DialError} {
+		if got := DialOutcome(cause); got != want {
+			t.Errorf("DialOutcome(%d) = %q, want %q", cause, got, want)
+		}
+	}
+}

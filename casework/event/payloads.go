@@ -62,6 +62,28 @@ func MaskNumber(n string) string {
 	return strings.Repeat("*", len(r))
 }
 
+// Call outcomes (CallEndedPayload.Outcome): the last thing the call achieved.
+// The call service sets them, the calls projection stores them and the reports
+// count them; this list is the one place they are spelled.
+const (
+	OutcomeGreeted      = "greeted"       // answered, greeted, nothing more
+	OutcomeMenu         = "menu"          // reached the voice menu
+	OutcomeSelfService  = "selfservice"   // voice self-service
+	OutcomeVoicemail    = "voicemail"     // left a message
+	OutcomeFax          = "fax"           // fax sent or received
+	OutcomeQueued       = "queued"        // waited for an agent (and left by the dialplan)
+	OutcomeAgent        = "agent"         // talked with an agent
+	OutcomePoliteEnding = "polite_ending" // ended by the agent's polite closing prompt
+	OutcomeAbandoned    = "abandoned"     // hung up while waiting for an agent
+	OutcomeCallback     = "callback"      // an outbound satisfaction callback (callback_<result> once answered)
+	OutcomeFailed       = "failed"        // the hotline failed the call
+	OutcomeInterrupted  = "interrupted"   // ended by a crash of the call service (crash recovery)
+	OutcomeFallback     = "fallback"      // handed to the dialplan's fallback when the service stopped
+)
+
+// CallbackOutcome is the outcome of a callback that got a result.
+func CallbackOutcome(result string) string { return OutcomeCallback + "_" + result }
+
 // Hang-up sides of CallEndedPayload.HangupBy.
 const (
 	HangupByCaller = "caller"
@@ -81,8 +103,7 @@ type CallEndedPayload struct {
 	// HangupCause is the Q.850 cause Asterisk reported (16 normal clearing, ...).
 	HangupCause     int    `json:"hangup_cause"`
 	HangupCauseText string `json:"hangup_cause_text,omitempty"`
-	// Outcome is the last thing the call achieved: greeted, menu, selfservice,
-	// voicemail, fax, agent, abandoned, callback, failed.
+	// Outcome is the last thing the call achieved: one of the Outcome* constants.
 	Outcome string `json:"outcome"`
 }
 

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/hotline12345/hotline/casework/event"
 )
 
 // Reports of C11 (001 §五(四), 000 三(五), 002 二, 003 二): counts over a period
@@ -136,10 +138,11 @@ func (s *Cases) CallReport(ctx context.Context, from, to time.Time) (CallReport,
 			count(*) FILTER (WHERE direction = 'outbound'),
 			COALESCE(sum(duration_ms), 0)::bigint,
 			count(*) FILTER (WHERE answered_at IS NOT NULL),
-			count(*) FILTER (WHERE outcome = 'failed'),
-			count(*) FILTER (WHERE outcome = 'abandoned'),
-			count(*) FILTER (WHERE EXISTS (SELECT 1 FROM events e WHERE e.call_id = calls.call_id AND e.type = 'call.threeway_joined'))
-		FROM calls WHERE started_at >= $1 AND started_at < $2`, from, to).
+			count(*) FILTER (WHERE outcome = $3),
+			count(*) FILTER (WHERE outcome = $4),
+			count(*) FILTER (WHERE EXISTS (SELECT 1 FROM events e WHERE e.call_id = calls.call_id AND e.type = $5))
+		FROM calls WHERE started_at >= $1 AND started_at < $2`, from, to,
+		event.OutcomeFailed, event.OutcomeAbandoned, string(event.ThreeWayJoined)).
 		Scan(&r.Total, &r.Inbound, &r.Outbound, &r.TotalDurationMS, &r.Answered, &r.Failed, &r.Abandoned, &r.Transferred)
 	if err != nil {
 		return r, fmt.Errorf("call report: %w", err)
