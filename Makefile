@@ -11,7 +11,7 @@ TEST_FLAGS ?= -count=1 -timeout 40m
 
 WEB := casework/web
 
-.PHONY: all web build run stop test fmtcheck unit e2e faults bench vet fmt install services prompts status clean fuzz bench-calls
+.PHONY: all web build run stop test fmtcheck shellcheck unit e2e faults bench vet fmt install services prompts status clean fuzz bench-calls
 
 all: build
 
@@ -54,7 +54,7 @@ prompts:
 	$(GO) run ./cmd/prompts
 
 ## test: every test, against the real parts (installs the stack first), then the fuzz targets for a bounded time
-test: install services fmtcheck web
+test: install services fmtcheck shellcheck web
 	$(GO) vet ./...
 	$(GO) test $(TEST_FLAGS) ./...
 	$(MAKE) --no-print-directory fuzz
@@ -71,6 +71,10 @@ fuzz:
 		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; \
 	done
+
+## shellcheck: the stack's scripts (deploy/stack.sh follows its parts in deploy/stack/)
+shellcheck:
+	shellcheck -x deploy/stack.sh deploy/run-services.sh
 
 ## fmtcheck: fail on Go files gofmt would change
 fmtcheck:

@@ -97,7 +97,7 @@ END
 $$;
 SQL
     export HOTLINE_MIGRATE_DATABASE_URL=$HOTLINE_DATABASE_URL
-    CASEWORK_DATABASE_URL=postgres://hotline_casework:hotline-demo-db-password@127.0.0.1:5432/$DB_NAME?sslmode=disable
+    CASEWORK_DATABASE_URL="postgres://hotline_casework:hotline-demo-db-password@127.0.0.1:5432/$DB_NAME?sslmode=disable"
 fi
 
 # Stop order: the call service first (it drains live calls and sends their
