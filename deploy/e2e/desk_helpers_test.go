@@ -208,11 +208,11 @@ func (b *browser) signIn(baseURL, login, password, phone string) {
 		chromedp.Click(chromedp.CSS("#signin-submit")))
 }
 
-// pageWeight loads the page in a fresh browser context and sums what came over
-// the wire (gzip as served).
-func pageWeight(t *testing.T, url string) (files int, bytesOnWire int64) {
+// pageWeight fetches a page's files as served (gzip) and sums what comes over
+// the wire.
+func pageWeight(t *testing.T, url string, paths ...string) (files int, bytesOnWire int64) {
 	t.Helper()
-	for _, p := range []string{"/desk/", "/desk/app.css", "/desk/app.js", "/desk/phone.js", "/desk/vendor/jssip.min.js"} {
+	for _, p := range paths {
 		req, _ := http.NewRequest("GET", url+p, nil)
 		req.Header.Set("Accept-Encoding", "gzip")
 		resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)

@@ -31,7 +31,7 @@ func TestDeskBrowserSoftphoneCall(t *testing.T) {
 	const staff, caller = "2001", "13900139201"
 	e.addDeskAgent(t, staff, "网页话务员")
 	base := "http://" + e.caseHTTP
-	files, weight := pageWeight(t, base)
+	files, weight := pageWeight(t, base, "/desk/", "/desk/app.css", "/desk/common.js", "/desk/app.js", "/desk/phone.js", "/desk/vendor/jssip.min.js")
 	t.Logf("first page load: %d files, %.1f KB on the wire (gzip)", files, float64(weight)/1024)
 
 	// The duty line answers and talks with its tone; the citizen with theirs.

@@ -201,29 +201,8 @@ func TestPortalUnitInboxSignReply(t *testing.T) {
 		t.Errorf("xicheng signs for dongcheng's case: %d %v, want 404", code, out)
 	}
 
-	files, n := portalWeight(t, base)
+	files, n := pageWeight(t, base, "/portal/", "/desk/app.css", "/desk/portal.css", "/desk/common.js", "/desk/portal.js")
 	t.Logf("portal page weight: %d files, %.1f KB on the wire (gzip)", files, float64(n)/1024)
-}
-
-// portalWeight sums the portal's files as served (gzip).
-func portalWeight(t *testing.T, base string) (int, int64) {
-	var total int64
-	paths := []string{"/portal/", "/desk/app.css", "/desk/portal.css", "/desk/portal.js"}
-	for _, p := range paths {
-		req, _ := http.NewRequest("GET", base+p, nil)
-		req.Header.Set("Accept-Encoding", "gzip")
-		resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("GET %s: %s", p, resp.Status)
-		}
-		total += int64(len(b))
-	}
-	return len(paths), total
 }
 
 // TestPortalReminderNotifiedAndWebhookRetried: the escalation scheduler's

@@ -2,10 +2,9 @@
 // service's agent API (/api/v1/agent/..., proxied by casework) are called with
 // the session cookie plus the CSRF token; nothing here holds a bearer token.
 import { Softphone } from './phone.js';
+import { $, CATEGORY, alertMsg, client, onSignIn, showSignInForm } from './common.js';
 
-const $ = (id) => document.getElementById(id);
 const STATE = { logged_out: '未签入', ready: '就绪', on_call: '通话中', wrap_up: '话后整理', paused: '小休' };
-const CATEGORY = { inquiry: '咨询', help: '求助', complaint: '投诉', report: '举报', suggestion: '建议', praise: '表扬' };
 const CASE_STATE = { registered: '已登记', answered: '已直接答复', referred: '已告知转出', pending_approval: '待批办', transferred: '已转办',
   accepted: '已签收', passed_down: '已下派', replied: '已反馈', completed: '已办结', callback: '回访中', closed: '已关闭', archived: '已归档', returned: '退回重办' };
 // 行政区划 of the city (region field of C1).
@@ -21,52 +20,26 @@ let units = [];
 let callStart = 0;
 window.desk = { timing: {} }; // read by the Chromium tests (and handy in devtools)
 
-class APIError extends Error { constructor(status, detail) { super(detail); this.status = status; } }
-
-async function api(method, path, body) {
-  const opt = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
-  if (method !== 'GET') opt.headers['X-CSRF-Token'] = session?.csrf_token || '';
-  if (body !== undefined) { opt.headers['Content-Type'] = 'application/json'; opt.body = JSON.stringify(body); }
-  const r = await fetch(path, opt);
-  const text = await r.text();
-  let data = {};
-  try { data = text ? JSON.parse(text) : {}; } catch (_) { data = { detail: text }; }
-  if (r.status === 401 && path.startsWith('/api/v1/agent')) {
-    // The call service refused the session's token: the session may still be
-    // good (casework says so), the phone side is not.
+// A 401 from the call service while the desk session is still good means the
+// call service refused the session's credentials: say so instead of signing out.
+const api = client(() => session?.csrf_token, async (path, detail) => {
+  if (path.startsWith('/api/v1/agent')) {
     const s = await fetch('/desk/api/session', { credentials: 'same-origin' });
-    if (s.ok) { alertMsg('话务服务拒绝了本次登录的凭证（' + (data.detail || '401') + '），请联系管理员'); throw new APIError(401, data.detail); }
+    if (s.ok) { alertMsg('话务服务拒绝了本次登录的凭证（' + (detail || '401') + '），请联系管理员'); return; }
   }
-  if (r.status === 401 && path !== '/desk/api/signin') { showSignIn(data.detail || '请重新登录'); throw new APIError(401, data.detail); }
-  if (!r.ok) throw new APIError(r.status, data.detail || data.title || r.statusText);
-  return data;
-}
+  showSignIn(detail || '请重新登录');
+});
 
-function alertMsg(msg) { const a = $('alert'); a.textContent = msg; a.hidden = !msg; }
 function note(el, msg, err) { $(el).textContent = msg; $(el).className = err ? 'error' : ''; }
 
 // ---- sign-in ----
 function showSignIn(msg) {
   teardown();
   session = null;
-  $('desk').hidden = true;
-  $('signin').hidden = false;
-  $('signin-error').textContent = msg || '';
-  $('signin-password').value = '';
-  $('signin-login').focus();
+  showSignInForm('desk', msg);
 }
 
-$('signin-form').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  $('signin-submit').disabled = true;
-  try {
-    const phoneKind = document.querySelector('input[name=phone]:checked').value;
-    session = await api('POST', '/desk/api/signin', { login: $('signin-login').value.trim(), password: $('signin-password').value, phone: phoneKind });
-    await enterDesk();
-  } catch (err) {
-    $('signin-error').textContent = err.message || '登录失败';
-  } finally { $('signin-submit').disabled = false; }
-});
+onSignIn(api, () => document.querySelector('input[name=phone]:checked').value, async (s) => { session = s; await enterDesk(); });
 
 async function enterDesk() {
   $('signin').hidden = true;

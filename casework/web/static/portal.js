@@ -3,16 +3,11 @@
 // the CSRF token, as the agent desktop. Everything shown is what the API gives
 // a unit, which never includes a protected caller; text is set with
 // textContent only.
-const $ = (id) => document.getElementById(id);
-const CATEGORY = { inquiry: '咨询', help: '求助', complaint: '投诉', report: '举报', suggestion: '建议', praise: '表扬' };
+import { $, ACTION, CATEGORY, alertMsg, client, el, onSignIn, showSignInForm } from './common.js';
+
 const STATE = { registered: '已登记', transferred: '待签收', accepted: '已签收（办理中）', replied: '已反馈', completed: '完成处理',
   closed: '已办结', archived: '已归档', referred: '已告知', pending_approval: '待批办', approved: '已批办' };
 const URGENCY = { normal: '一般', urgent: '紧急' };
-const ACTION = { register: '登记', transfer: '转办', accept: '签收', pass_down: '下派', report_progress: '汇报进度',
-  request_extension: '申请延期', approve_extension: '同意延期', refuse_extension: '不同意延期', remind: '催办', supervise: '督办',
-  reply: '反馈', complete: '审查通过', return_for_redo: '退回重办', callback: '回访', callback_reopen: '回访不满意重办', close: '办结',
-  archive: '归档', attach_material: '附加材料', link_call: '关联通话', record_repeat: '重复反映', record_finding: '督查认定',
-  recompute_deadline: '重算时限', submit_for_approval: '呈批', approve: '批办', answer_directly: '直接办理', refer_out: '告知转出' };
 
 let session = null;
 let me = null;
@@ -22,46 +17,18 @@ let lastNote = -1; // newest notification seen; -1 before the first load
 let poll = null;
 window.portal = { exportCSV: () => csv() }; // read by the Chromium tests
 
-class APIError extends Error { constructor(status, detail) { super(detail); this.status = status; } }
-
-async function api(method, path, body) {
-  const opt = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
-  if (method !== 'GET') opt.headers['X-CSRF-Token'] = session?.csrf_token || '';
-  if (body !== undefined) { opt.headers['Content-Type'] = 'application/json'; opt.body = JSON.stringify(body); }
-  const r = await fetch(path, opt);
-  const text = await r.text();
-  let data = {};
-  try { data = text ? JSON.parse(text) : {}; } catch (_) { data = { detail: text }; }
-  if (r.status === 401 && path !== '/desk/api/signin') { showSignIn(data.detail || '请重新登录'); throw new APIError(401, data.detail); }
-  if (!r.ok) throw new APIError(r.status, data.detail || data.title || r.statusText);
-  return data;
-}
+const api = client(() => session?.csrf_token, (_, detail) => showSignIn(detail || '请重新登录'));
 
 const fmt = (t) => t ? new Date(t).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false }).replace(/:\d\d$/, '') : '—';
-function el(tag, text, cls) { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; }
-function alertMsg(msg) { $('alert').textContent = msg; $('alert').hidden = !msg; }
 
 // ---- sign-in ----
 function showSignIn(msg) {
   clearInterval(poll);
   session = null;
-  $('portal').hidden = true;
-  $('signin').hidden = false;
-  $('signin-error').textContent = msg || '';
-  $('signin-password').value = '';
-  $('signin-login').focus();
+  showSignInForm('portal', msg);
 }
 
-$('signin-form').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  $('signin-submit').disabled = true;
-  try {
-    session = await api('POST', '/desk/api/signin', { login: $('signin-login').value.trim(), password: $('signin-password').value, phone: 'sip' });
-    await enter();
-  } catch (err) {
-    $('signin-error').textContent = err.message || '登录失败';
-  } finally { $('signin-submit').disabled = false; }
-});
+onSignIn(api, () => 'sip', async (s) => { session = s; await enter(); });
 
 async function enter() {
   me = await api('GET', '/api/v1/me');
