@@ -115,21 +115,34 @@ var ErrNoInput = errors.New("no DTMF input")
 // collected when a terminator arrives, Max is reached, or the inter-digit timeout
 // passes after at least one key; ErrNoInput when the first key never comes.
 func (s *Session) ReadDigits(ctx context.Context, chID string, o ReadOptions) (string, error) {
-	var sb strings.Builder
-	timer := time.NewTimer(o.FirstTimeout)
-	defer timer.Stop()
-	for {
+	return CollectDigits(ctx, o, func() (string, <-chan struct{}, error) {
 		s.mu.Lock()
-		herr := s.hangupErr(chID)
+		defer s.mu.Unlock()
+		if err := s.hangupErr(chID); err != nil {
+			return "", nil, err
+		}
 		ch := s.channel(chID)
 		var digit string
 		if len(ch.digits) > 0 {
 			digit, ch.digits = ch.digits[0], ch.digits[1:]
 		}
-		wake := s.changed
-		s.mu.Unlock()
-		if herr != nil {
-			return sb.String(), herr
+		return digit, s.changed, nil
+	})
+}
+
+// CollectDigits is ReadDigits' rule for ending a read, shared with the
+// scripted fake (ari/aritest) so a voice menu tested there reads keys exactly
+// as it does on Asterisk. next takes the oldest key not yet read ("" when
+// none), a channel closed when more may have arrived, and an error (the
+// channel hung up) that ends the read.
+func CollectDigits(ctx context.Context, o ReadOptions, next func() (digit string, wake <-chan struct{}, err error)) (string, error) {
+	var sb strings.Builder
+	timer := time.NewTimer(o.FirstTimeout)
+	defer timer.Stop()
+	for {
+		digit, wake, err := next()
+		if err != nil {
+			return sb.String(), err
 		}
 		if digit != "" {
 			if strings.Contains(o.Terminators, digit) {

@@ -523,44 +523,19 @@ func (f *Session) PlayAll(ctx context.Context, chID string, media []string, stop
 
 // ReadDigits collects keys as ari.Session does, with the real timeouts.
 func (f *Session) ReadDigits(ctx context.Context, chID string, o ari.ReadOptions) (string, error) {
-	var sb strings.Builder
-	timer := time.NewTimer(o.FirstTimeout)
-	defer timer.Stop()
-	for {
+	return ari.CollectDigits(ctx, o, func() (string, <-chan struct{}, error) {
 		f.mu.Lock()
-		herr := f.hangupErr(chID)
+		defer f.mu.Unlock()
+		if err := f.hangupErr(chID); err != nil {
+			return "", nil, err
+		}
 		ch := f.channel(chID)
 		var digit string
 		if len(ch.digits) > 0 {
 			digit, ch.digits = ch.digits[0], ch.digits[1:]
 		}
-		wake := f.changed
-		f.mu.Unlock()
-		if herr != nil {
-			return sb.String(), herr
-		}
-		if digit != "" {
-			if strings.Contains(o.Terminators, digit) {
-				return sb.String(), nil
-			}
-			sb.WriteString(digit)
-			if o.Max > 0 && sb.Len() >= o.Max {
-				return sb.String(), nil
-			}
-			timer.Reset(o.InterTimeout)
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return sb.String(), ctx.Err()
-		case <-timer.C:
-			if sb.Len() == 0 {
-				return "", ari.ErrNoInput
-			}
-			return sb.String(), nil
-		case <-wake:
-		}
-	}
+		return digit, f.changed, nil
+	})
 }
 
 // FlushDigits forgets the keys typed so far.
