@@ -73,17 +73,11 @@ func (h *faxHandlers) pdf(w http.ResponseWriter, r *http.Request) {
 		problem.NotFound(w, r, "this fax has no PDF copy")
 		return
 	}
-	file, err := openInStore(h.Dir, f.PDFURI)
-	if err != nil {
-		serveStoredError(w, r, "fax", err)
+	file, fi, ok := openStored(w, r, h.Dir, f.PDFURI, "fax")
+	if !ok {
 		return
 	}
 	defer file.Close()
-	fi, err := file.Stat()
-	if err != nil {
-		problem.Internal(w, r, err)
-		return
-	}
 	if err := h.s.auditor.Audit(r.Context(), access.ActionRead, "fax", f.ID); err != nil {
 		problem.Internal(w, r, err)
 		return

@@ -44,7 +44,23 @@ func openInStore(dir, path string) (*os.File, error) {
 	return f, err
 }
 
-// serveStored answers the errors of openInStore: gone for a file that was
+// openStored opens a stored file to serve and stats it; on failure it has
+// answered the request (see serveStoredError) and ok is false.
+func openStored(w http.ResponseWriter, r *http.Request, dir, path, kind string) (f *os.File, fi os.FileInfo, ok bool) {
+	f, err := openInStore(dir, path)
+	if err != nil {
+		serveStoredError(w, r, kind, err)
+		return nil, nil, false
+	}
+	if fi, err = f.Stat(); err != nil {
+		f.Close()
+		problem.Internal(w, r, err)
+		return nil, nil, false
+	}
+	return f, fi, true
+}
+
+// serveStoredError answers the errors of openInStore: gone for a file that was
 // removed, 404 (and an error in the log) for a path outside its store.
 func serveStoredError(w http.ResponseWriter, r *http.Request, kind string, err error) {
 	switch {

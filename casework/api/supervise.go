@@ -133,17 +133,11 @@ func (h *superviseHandlers) recording(w http.ResponseWriter, r *http.Request) {
 		problem.NotFound(w, r, "no such recording in this case")
 		return
 	}
-	f, err := openInStore(h.RecordingsDir, rec.URI)
-	if err != nil {
-		serveStoredError(w, r, "recording", err)
+	f, fi, ok := openStored(w, r, h.RecordingsDir, rec.URI, "recording")
+	if !ok {
 		return
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		problem.Internal(w, r, err)
-		return
-	}
 	if !h.s.auditOrFail(w, r, access.ActionRead, "recording", c.ID()+"/"+rid) {
 		return
 	}

@@ -81,17 +81,11 @@ func (h *voicemailHandlers) audio(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f, err := openInStore(h.Dir, v.URI)
-	if err != nil {
-		serveStoredError(w, r, "message's audio", err)
+	f, fi, ok := openStored(w, r, h.Dir, v.URI, "message's audio")
+	if !ok {
 		return
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		problem.Internal(w, r, err)
-		return
-	}
 	if err := h.Voicemails.MarkHeard(r.Context(), v.ID, p.Actor().ID, h.s.now()); err != nil {
 		problem.Internal(w, r, err)
 		return
