@@ -131,8 +131,7 @@ func (s *Cases) List(ctx context.Context, f CaseFilter) ([]CaseRow, bool, error)
 	if f.After != nil {
 		where = append(where, "(c.created_at, c.id) < ("+arg(f.After.CreatedAt)+", "+arg(f.After.ID)+")")
 	}
-	sql := `SELECT c.id, c.number, c.state, c.category, c.region, c.urgency, c.confidentiality, c.channel, c.protected,
-		COALESCE(c.lead_unit, ''), c.deadline, c.received_at, c.created_at, c.updated_at, c.version FROM cases c`
+	sql := `SELECT ` + caseRowColumns + ` FROM cases c`
 	if len(where) > 0 {
 		sql += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -143,15 +142,7 @@ func (s *Cases) List(ctx context.Context, f CaseFilter) ([]CaseRow, bool, error)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (CaseRow, error) {
 		var c CaseRow
-		var number, state, cat, region, urg, conf, ch string
-		var deadline *time.Time
-		err := r.Scan(&c.ID, &number, &state, &cat, &region, &urg, &conf, &ch, &c.Protected, &c.LeadUnit,
-			&deadline, &c.ReceivedAt, &c.CreatedAt, &c.UpdatedAt, &c.Version)
-		c.Number, c.State, c.Category, c.Region = domain.CaseNumber(number), domain.State(state), domain.Category(cat), domain.Region(region)
-		c.Urgency, c.Confidentiality, c.Channel = domain.Urgency(urg), domain.Confidentiality(conf), domain.Channel(ch)
-		if deadline != nil {
-			c.Deadline = *deadline
-		}
+		err := scanCaseRow(r, &c)
 		return c, err
 	})
 	if err != nil {
@@ -162,6 +153,24 @@ func (s *Cases) List(ctx context.Context, f CaseFilter) ([]CaseRow, bool, error)
 		out = out[:limit]
 	}
 	return out, more, nil
+}
+
+// caseRowColumns are the columns scanCaseRow reads, in its order (table alias c).
+const caseRowColumns = `c.id, c.number, c.state, c.category, c.region, c.urgency, c.confidentiality, c.channel, c.protected,
+	COALESCE(c.lead_unit, ''), c.deadline, c.received_at, c.created_at, c.updated_at, c.version`
+
+// scanCaseRow reads caseRowColumns into c, then any further columns into extra.
+func scanCaseRow(r pgx.CollectableRow, c *CaseRow, extra ...any) error {
+	var number, state, cat, region, urg, conf, ch string
+	var deadline *time.Time
+	err := r.Scan(append([]any{&c.ID, &number, &state, &cat, &region, &urg, &conf, &ch, &c.Protected, &c.LeadUnit,
+		&deadline, &c.ReceivedAt, &c.CreatedAt, &c.UpdatedAt, &c.Version}, extra...)...)
+	c.Number, c.State, c.Category, c.Region = domain.CaseNumber(number), domain.State(state), domain.Category(cat), domain.Region(region)
+	c.Urgency, c.Confidentiality, c.Channel = domain.Urgency(urg), domain.Confidentiality(conf), domain.Channel(ch)
+	if deadline != nil {
+		c.Deadline = *deadline
+	}
+	return err
 }
 
 // CountOverdue counts cases a unit owes a reply on past their deadline at now.

@@ -251,8 +251,7 @@ func (s *Cases) Inbox(ctx context.Context, unitID string, all bool, limit int) (
 		limit = 200
 	}
 	states := []string{string(domain.StateTransferred), string(domain.StateAccepted), string(domain.StateReplied)}
-	rows, err := s.pool.Query(ctx, `SELECT c.id, c.number, c.state, c.category, c.region, c.urgency, c.confidentiality, c.channel,
-			c.protected, COALESCE(c.lead_unit, ''), c.deadline, c.received_at, c.created_at, c.updated_at, c.version, c.deadline_provisional
+	rows, err := s.pool.Query(ctx, `SELECT `+caseRowColumns+`, c.deadline_provisional
 		FROM cases c WHERE `+strings.ReplaceAll(caseUnitScope, "$n", "$1")+` AND ($2 OR c.state = ANY($3))
 		ORDER BY c.deadline ASC NULLS LAST, c.created_at, c.id LIMIT $4`, unitID, all, states, limit)
 	if err != nil {
@@ -260,15 +259,7 @@ func (s *Cases) Inbox(ctx context.Context, unitID string, all bool, limit int) (
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (InboxRow, error) {
 		var c InboxRow
-		var number, state, cat, region, urg, conf, ch string
-		var deadline *time.Time
-		err := r.Scan(&c.ID, &number, &state, &cat, &region, &urg, &conf, &ch, &c.Protected, &c.LeadUnit,
-			&deadline, &c.ReceivedAt, &c.CreatedAt, &c.UpdatedAt, &c.Version, &c.DeadlineProvisional)
-		c.Number, c.State, c.Category, c.Region = domain.CaseNumber(number), domain.State(state), domain.Category(cat), domain.Region(region)
-		c.Urgency, c.Confidentiality, c.Channel = domain.Urgency(urg), domain.Confidentiality(conf), domain.Channel(ch)
-		if deadline != nil {
-			c.Deadline = *deadline
-		}
+		err := scanCaseRow(r, &c.CaseRow, &c.DeadlineProvisional)
 		return c, err
 	})
 	if err != nil {
