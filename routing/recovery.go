@@ -82,17 +82,7 @@ func (s *Service) Resume(ctx context.Context, call *ivr.Call) error {
 	default:
 		return ivr.ErrNoAgent
 	}
-	for {
-		staff, agentCh, err := c.wait(w)
-		if err != nil {
-			return err
-		}
-		next, err := c.converse(staff, agentCh)
-		if err != nil || next == nil {
-			return err
-		}
-		w = next
-	}
+	return c.queueAndConverse(w)
 }
 
 // adoptConversation goes on with a conversation an earlier process bridged.

@@ -225,7 +225,12 @@ func (s *Service) Serve(ctx context.Context, call *ivr.Call) error {
 
 	c := &callState{s: s, call: call, sess: sess, ch: ch, log: log, ctx: cctx}
 	defer c.finish()
-	w := &waiter{callID: call.ID()}
+	return c.queueAndConverse(&waiter{callID: call.ID()})
+}
+
+// queueAndConverse waits for an agent and talks, again after each blind
+// transfer back into the queue, until the conversation ends.
+func (c *callState) queueAndConverse(w *waiter) error {
 	for {
 		staff, agentCh, err := c.wait(w)
 		if err != nil {
