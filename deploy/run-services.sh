@@ -15,6 +15,8 @@ if [[ $HOTLINE_PROFILE == demo ]]; then
     # Demo values only (the same ones deploy/stack.sh gives the demo Asterisk).
     export HOTLINE_ARI_USER=${HOTLINE_ARI_USER:-hotline}
     export HOTLINE_ARI_PASSWORD=${HOTLINE_ARI_PASSWORD:-hotline-demo-password}
+    # The SIP guard's read-only AMI user (deploy/stack.sh gives the demo Asterisk this value).
+    export HOTLINE_AMI_PASSWORD=${HOTLINE_AMI_PASSWORD:-hotline-demo-ami-password}
     export HOTLINE_DATABASE_URL=${HOTLINE_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/$DB_NAME?sslmode=disable}
     # The call service's token for voice self-service lookups (demo value).
     export HOTLINE_CASEWORK_TOKEN=${HOTLINE_CASEWORK_TOKEN:-hotline-demo-selfservice-token}

@@ -32,6 +32,14 @@
 #   HOTLINE_ASTERISK_ROOT [$HOTLINE_CACHE_DIR/asterisk-root]
 #   HOTLINE_DEBIAN_MIRROR [first Debian mirror of the host's apt sources]
 #   AST_SIP_BIND [127.0.0.1]  AST_SIP_PORT [5060]  AST_HTTP_PORT [8088]
+#   AST_SIP_TLS_PORT [5061]   SIP over TLS (agents' softphones)
+#   AST_SIP_TLS_CERT, AST_SIP_TLS_KEY  [a self-signed pair made per instance]
+#   AST_AGENT_NETWORKS [127.0.0.0/8]  comma-separated CIDRs agents' SIP phones
+#                              may register and call from (acl.conf); anything
+#                              else gets 403. Name the office networks in production.
+#   AST_AMI_PORT [5038]  AMI on loopback, read-only (the call service's SIP guard)
+#   AMI_USER [hotline-guard]  AMI_PASSWORD [demo value; else generated into
+#                              $HOTLINE_DATA_DIR/asterisk/<instance>/ami.secret]
 #   AST_RTP_START [10000]  AST_RTP_END [10999]
 #   AST_UDPTL_START [4000]  AST_UDPTL_END [4999]
 #   AST_SYSTEM_NAME [<short hostname>-<instance>]
@@ -108,6 +116,8 @@ TEMPLATE_VARS=(
     AST_INSTANCE AST_INSTANCE_DIR AST_MODULE_DIR AST_SYSTEM_NAME AST_ENTITY_ID
     AST_RUN_USER AST_SIP_BIND AST_SIP_PORT AST_HTTP_PORT AST_RTP_START AST_RTP_END
     AST_UDPTL_START AST_UDPTL_END ARI_USER ARI_PASSWORD HOTLINE_ARI_APP
+    AST_SIP_TLS_PORT AST_SIP_TLS_CERT AST_SIP_TLS_KEY AST_AGENT_NETWORKS
+    AST_AMI_PORT AMI_USER AMI_PASSWORD
     CARRIER_IP CARRIER_PORT DUTYLINE_HOST DUTYLINE_PORT HOTLINE_SOUNDS_DIR
 )
 

@@ -59,6 +59,10 @@ type config struct {
 	Recovery recoveryConfig
 	// The agent queue (issue 5).
 	Routing routingConfig
+	// SIP guard: failed authentications and contact takeovers (issue 14).
+	SIPGuard sipGuardConfig
+	// SoftphoneACL is the named ACL of the browser softphones' endpoints.
+	SoftphoneACL string
 }
 
 // defaultCaseworkURL is where the agents' API finds casework when
@@ -214,6 +218,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.Recovery = recoverySettings(e, c)
 	c.Routing = routingSettings(e, c)
+	c.SIPGuard = sipGuardSettings(e, c.Profile)
+	c.SoftphoneACL = e.Str("HOTLINE_SOFTPHONE_ACL", "agent-desk")
 	if err := e.Err(); err != nil {
 		return c, err
 	}

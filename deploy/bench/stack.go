@@ -38,6 +38,9 @@ type stack struct {
 	instance string
 	sipPort  int
 	httpPort int
+	tlsPort  int // SIP over TLS
+	amiPort  int // the SIP guard's AMI
+	amiPass  string
 	ariUser  string
 	ariPass  string
 	astPID   int
@@ -59,6 +62,7 @@ func up(ctx context.Context, cfg config, runDir string) (s *stack, err error) {
 		instance: fmt.Sprintf("bench%d", os.Getpid()),
 		ariUser:  "bench",
 		ariPass:  randomHex(12),
+		amiPass:  randomHex(12),
 	}
 	defer func() {
 		if err != nil {
@@ -69,6 +73,12 @@ func up(ctx context.Context, cfg config, runDir string) (s *stack, err error) {
 		return s, err
 	}
 	if s.httpPort, err = freePort("tcp", "127.0.0.1"); err != nil {
+		return s, err
+	}
+	if s.tlsPort, err = freePort("tcp", "127.0.0.1"); err != nil {
+		return s, err
+	}
+	if s.amiPort, err = freePort("tcp", "127.0.0.1"); err != nil {
 		return s, err
 	}
 	// The callers' media goes to a socket that is never read: Asterisk's RTP
@@ -149,6 +159,8 @@ func (s *stack) serviceEnv() (env []string, callHTTP, caseHTTP string, err error
 		fmt.Sprintf("HOTLINE_ARI_URL=http://127.0.0.1:%d/ari", s.httpPort),
 		"HOTLINE_ARI_USER="+s.ariUser,
 		"HOTLINE_ARI_PASSWORD="+s.ariPass,
+		fmt.Sprintf("HOTLINE_AMI_ADDR=127.0.0.1:%d", s.amiPort),
+		"HOTLINE_AMI_PASSWORD="+s.amiPass,
 		"HOTLINE_SPOOL_DIR="+filepath.Join(state, "spool", "callsvc"),
 		"HOTLINE_CALENDAR_CACHE="+filepath.Join(state, "calendar.json"),
 		"HOTLINE_VOICEMAIL_DIR="+filepath.Join(state, "voicemail"),
@@ -240,6 +252,9 @@ func (s *stack) stackCmd(ctx context.Context, args ...string) error {
 		"ARI_USER="+s.ariUser,
 		"ARI_PASSWORD="+s.ariPass,
 		"CARRIER_IP="+carrierIP,
+		fmt.Sprintf("AST_SIP_TLS_PORT=%d", s.tlsPort),
+		fmt.Sprintf("AST_AMI_PORT=%d", s.amiPort),
+		"AMI_PASSWORD="+s.amiPass,
 	)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
