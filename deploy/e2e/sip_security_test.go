@@ -71,14 +71,20 @@ func waitAMI(t *testing.T, h *hotline) {
 }
 
 // TestSIPAgentNetworksACL: an agent's SIP account accepts nothing from outside
-// AST_AGENT_NETWORKS, even with the right password; inside, it registers.
+// AST_AGENT_NETWORKS, even with the right password (Asterisk 22 treats a
+// request that fails the endpoint's ACL like one of an unknown account: a
+// challenge no password answers, 401); inside, it registers.
 func TestSIPAgentNetworksACL(t *testing.T) {
 	ua := newUDPUA(t, outsideIP)
-	if r := ua.do(sipRequest{method: "REGISTER", user: regAgent, password: regAgentPass, expires: 60}); r.code != 403 {
-		t.Errorf("REGISTER with the right password from %s (outside %s): %d, want 403", outsideIP, agentNetwork, r.code)
+	if r := ua.do(sipRequest{method: "REGISTER", user: regAgent, password: regAgentPass, expires: 60}); r.code != 401 && r.code != 403 {
+		t.Errorf("REGISTER with the right password from %s (outside %s): %d, want 401/403", outsideIP, agentNetwork, r.code)
 	}
-	if r := ua.do(sipRequest{method: "INVITE", user: regAgent, password: regAgentPass, target: "12345"}); r.code != 403 {
-		t.Errorf("INVITE with the right password from %s: %d, want 403", outsideIP, r.code)
+	if r := ua.do(sipRequest{method: "INVITE", user: regAgent, password: regAgentPass, target: "12345"}); r.code != 401 && r.code != 403 {
+		t.Errorf("INVITE with the right password from %s: %d, want 401/403", outsideIP, r.code)
+	}
+	sec, _ := os.ReadFile(filepath.Join(st.dataDir, "asterisk", st.instance, "log", "security.log"))
+	if !regexp.MustCompile(`SecurityEvent="FailedACL".*RemoteAddress="IPV4/UDP/` + regexp.QuoteMeta(outsideIP) + `/`).Match(sec) {
+		t.Errorf("no FailedACL security event for %s", outsideIP)
 	}
 	if code := register(t, "127.0.0.41", regAgentPass); code != 200 {
 		t.Errorf("REGISTER with the right password from 127.0.0.41 (inside %s): %d, want 200", agentNetwork, code)
@@ -272,15 +278,17 @@ func TestSIPTollFraudRefused(t *testing.T) {
 	unknown := newUDPUA(t, "127.0.0.48")
 	carrier := newUDPUA(t, carrierIP)
 	for _, n := range numbers {
-		if r := agent.do(sipRequest{method: "INVITE", user: regAgent, password: regAgentPass, target: n}); r.code != 404 {
-			t.Errorf("agent INVITE %s: %d, want 404", n, r.code)
+		// 404: no such number; 484 (address incomplete) for a single digit,
+		// which only a longer pattern could match.
+		if r := agent.do(sipRequest{method: "INVITE", user: regAgent, password: regAgentPass, target: n}); r.code != 404 && r.code != 484 {
+			t.Errorf("agent INVITE %s: %d, want 404 or 484", n, r.code)
 		}
 		// An unknown peer has no account to answer the challenge with.
 		if r := unknown.do(sipRequest{method: "INVITE", user: "anonymous", password: "anything-at-all", target: n}); r.code != 401 && r.code != 403 {
 			t.Errorf("unknown peer INVITE %s: %d, want 401 or 403", n, r.code)
 		}
-		if r := carrier.do(sipRequest{method: "INVITE", user: "13800138000", target: n}); r.code != 404 {
-			t.Errorf("carrier INVITE %s: %d, want 404", n, r.code)
+		if r := carrier.do(sipRequest{method: "INVITE", user: "13800138000", target: n}); r.code != 404 && r.code != 484 {
+			t.Errorf("carrier INVITE %s: %d, want 404 or 484", n, r.code)
 		}
 	}
 	var channels []map[string]any

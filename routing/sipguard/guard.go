@@ -108,7 +108,11 @@ func (g *Guard) Handle(ev ami.Event) {
 	case failureEvents[ev.Name()] && strings.EqualFold(ev["Service"], "PJSIP"):
 		g.failure(ami.RemoteIP(ev["RemoteAddress"]))
 	case ev.Name() == "ContactStatus":
+		g.log.Debug("contact status", zap.String("staff", ev["AOR"]), zap.String("status", ev["ContactStatus"]),
+			zap.String("address", contactIP(ev["URI"])))
 		g.contactChange(ev["AOR"], ev["ContactStatus"], contactIP(ev["URI"]))
+	default:
+		g.log.Debug("AMI event", zap.String("event", ev.Name()))
 	}
 }
 
