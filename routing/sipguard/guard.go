@@ -80,6 +80,7 @@ type Guard struct {
 
 type aorChanges struct {
 	created, removed contactChange
+	live             map[string]bool // contact URIs seen and not removed
 }
 
 type contactChange struct {
@@ -110,9 +111,7 @@ func (g *Guard) Handle(ev ami.Event) {
 	case ev.Name() == "ContactStatus":
 		g.log.Debug("contact status", zap.String("staff", ev["AOR"]), zap.String("status", ev["ContactStatus"]),
 			zap.String("address", contactIP(ev["URI"])))
-		g.contactChange(ev["AOR"], ev["ContactStatus"], contactIP(ev["URI"]))
-	default:
-		g.log.Debug("AMI event", zap.String("event", ev.Name()))
+		g.contactChange(ev["AOR"], ev["ContactStatus"], ev["URI"])
 	}
 }
 
@@ -172,26 +171,36 @@ func (g *Guard) exempt(ip string) bool {
 
 // contactChange sees an AOR's contacts come and go. With one contact per AOR
 // and remove_existing, a registration from elsewhere shows as the old contact
-// removed and a new one created (in either order) at the same moment; the
-// agent moving desks after logging off shows them far apart.
-func (g *Guard) contactChange(aor, status, ip string) {
-	if aor == "" || ip == "" || (status != "Created" && status != "Removed") {
+// removed and a new one appearing (in either order) at the same moment; the
+// agent moving desks after logging off shows them far apart. Asterisk 22
+// announces a new contact with its first status ("NonQualified", "Created",
+// a qualify result), so the first event of a URI not seen before counts as
+// its creation.
+func (g *Guard) contactChange(aor, status, uri string) {
+	ip := contactIP(uri)
+	if aor == "" || ip == "" || status == "" {
 		return
 	}
 	now := g.now()
 	g.mu.Lock()
 	c := g.contacts[aor]
 	if c == nil {
-		c = &aorChanges{}
+		c = &aorChanges{live: map[string]bool{}}
 		g.contacts[aor] = c
 	}
 	var other contactChange
-	if status == "Created" {
-		c.created = contactChange{ip: ip, at: now}
-		other = c.removed
-	} else {
+	if status == "Removed" {
+		delete(c.live, uri)
 		c.removed = contactChange{ip: ip, at: now}
 		other = c.created
+	} else {
+		if c.live[uri] {
+			g.mu.Unlock()
+			return // a known contact's new status, not a new contact
+		}
+		c.live[uri] = true
+		c.created = contactChange{ip: ip, at: now}
+		other = c.removed
 	}
 	takeover := other.ip != "" && other.ip != ip && now.Sub(other.at) <= g.cfg.TakeoverWindow
 	var from, to string
@@ -287,7 +296,7 @@ func (g *Guard) expire(ctx context.Context) {
 		}
 	}
 	for aor, c := range g.contacts {
-		if now.Sub(c.created.at) > g.cfg.TakeoverWindow && now.Sub(c.removed.at) > g.cfg.TakeoverWindow {
+		if len(c.live) == 0 && now.Sub(c.created.at) > g.cfg.TakeoverWindow && now.Sub(c.removed.at) > g.cfg.TakeoverWindow {
 			delete(g.contacts, aor)
 		}
 	}

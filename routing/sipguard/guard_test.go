@@ -221,9 +221,18 @@ func TestContactTakeover(t *testing.T) {
 		{"two agents at once are not one takeover", []ami.Event{
 			contact("1009", "Removed", "sip:1009@192.0.2.7:5060"),
 			contact("1010", "Created", "sip:1010@198.51.100.4:5060")}, 10 * time.Millisecond, 0},
-		{"qualify results are not changes", []ami.Event{
+		{"new contacts without a removal are not takeovers", []ami.Event{
 			contact("1009", "Reachable", "sip:1009@192.0.2.7:5060"),
 			contact("1009", "Created", "sip:1009@198.51.100.4:5060")}, 10 * time.Millisecond, 0},
+		{"Asterisk 22: a new contact first shows as NonQualified", []ami.Event{
+			contact("1009", "NonQualified", "sip:1009@192.0.2.7:5060"),
+			contact("1009", "NonQualified", "sip:1009@198.51.100.4:5060"),
+			contact("1009", "Removed", "sip:1009@192.0.2.7:5060")}, 10 * time.Millisecond, 1},
+		{"a known contact's qualify result is not a new contact", []ami.Event{
+			contact("1009", "NonQualified", "sip:1009@198.51.100.4:5060"),
+			contact("1009", "Removed", "sip:1009@192.0.2.7:5060"), // takeover: counted once
+			contact("1009", "Unreachable", "sip:1009@198.51.100.4:5060"),
+			contact("1009", "Removed", "sip:1009@203.0.113.9:5060")}, 10 * time.Millisecond, 1},
 		{"IPv6 contact", []ami.Event{
 			contact("1009", "Removed", "sip:1009@[2001:db8::1]:5060"),
 			contact("1009", "Created", "sip:1009@[2001:db8::2]:5060")}, 10 * time.Millisecond, 1},
