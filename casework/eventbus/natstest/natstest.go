@@ -68,11 +68,21 @@ type Server struct {
 	dir  string
 	cmd  *exec.Cmd
 	t    testing.TB
+	// conf is a config file the server reads (-c): authorization, TLS.
+	conf string
 }
 
 // StartServer runs a private nats-server (from PATH, or HOTLINE_CACHE_DIR/bin where
 // the stack script installs a current one) on a free loopback port.
 func StartServer(t testing.TB) *Server {
+	t.Helper()
+	return StartServerConfig(t, "")
+}
+
+// StartServerConfig is StartServer with conf as the server's config file
+// (authorization, TLS; listen address and JetStream come from the command
+// line, which takes precedence). URL is tls:// when conf has a tls block.
+func StartServerConfig(t testing.TB, conf string) *Server {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -81,6 +91,15 @@ func StartServer(t testing.TB) *Server {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	s := &Server{URL: fmt.Sprintf("nats://127.0.0.1:%d", port), port: port, dir: t.TempDir(), t: t}
+	if conf != "" {
+		s.conf = filepath.Join(t.TempDir(), "nats-server.conf")
+		if err := os.WriteFile(s.conf, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(conf, "tls {") || strings.Contains(conf, "tls: {") {
+			s.URL = fmt.Sprintf("tls://127.0.0.1:%d", port)
+		}
+	}
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
@@ -106,7 +125,11 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 // it accepts connections.
 func (s *Server) Start() {
 	s.t.Helper()
-	s.cmd = exec.Command(binary(), "-a", "127.0.0.1", "-p", fmt.Sprint(s.port), "-js", "-sd", s.dir)
+	args := []string{"-a", "127.0.0.1", "-p", fmt.Sprint(s.port), "-js", "-sd", s.dir}
+	if s.conf != "" {
+		args = append(args, "-c", s.conf)
+	}
+	s.cmd = exec.Command(binary(), args...)
 	s.cmd.Stdout, s.cmd.Stderr = nil, nil
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("start nats-server: %v", err)
@@ -130,4 +153,40 @@ func (s *Server) Stop() {
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
 	s.cmd = nil
+}
+
+// AuthServer is a private server with the hotline's authorization rules
+// (eventbus.RenderAuthorization) and a generated password for every user.
+type AuthServer struct {
+	*Server
+	Scope     eventbus.Scope
+	Passwords map[string]string
+}
+
+// StartAuthServer runs a private server with the rules of scope for every
+// user in eventbus.Users; extra is appended to the rendered config (a tls
+// block).
+func StartAuthServer(t testing.TB, scope eventbus.Scope, extra string) *AuthServer {
+	t.Helper()
+	a := &AuthServer{Scope: scope, Passwords: map[string]string{}}
+	var creds []eventbus.Credential
+	for _, u := range eventbus.Users {
+		b := make([]byte, 18)
+		_, _ = rand.Read(b)
+		a.Passwords[u] = hex.EncodeToString(b)
+		creds = append(creds, eventbus.Credential{User: u, Password: a.Passwords[u]})
+	}
+	var conf strings.Builder
+	if err := eventbus.RenderAuthorization(&conf, scope, creds); err != nil {
+		t.Fatal(err)
+	}
+	conf.WriteString(extra)
+	a.Server = StartServerConfig(t, conf.String())
+	return a
+}
+
+// As returns cfg with user's credentials.
+func (a *AuthServer) As(cfg eventbus.Config, user string) eventbus.Config {
+	cfg.User, cfg.Password = user, a.Passwords[user]
+	return cfg
 }
