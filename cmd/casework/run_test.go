@@ -18,7 +18,7 @@ import (
 )
 
 func TestConfigRefusesUnknownPolicyAndWeakToken(t *testing.T) {
-	base := map[string]string{"HOTLINE_DATABASE_URL": "postgres://x/y"}
+	base := map[string]string{"HOTLINE_NATS_USER": "casework", "HOTLINE_NATS_PASSWORD": "nats-secret-for-tests", "HOTLINE_DATABASE_URL": "postgres://x/y"}
 	for _, tc := range []struct {
 		env  map[string]string
 		want string
@@ -56,7 +56,7 @@ func TestServiceServesCaseAPI(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	env := map[string]string{
-		"HOTLINE_DATABASE_URL": dsn, "HOTLINE_NATS_URL": bus.URL, "HOTLINE_STREAM": bus.Stream,
+		"HOTLINE_NATS_USER": "casework", "HOTLINE_NATS_PASSWORD": "nats-secret-for-tests", "HOTLINE_DATABASE_URL": dsn, "HOTLINE_NATS_URL": bus.URL, "HOTLINE_STREAM": bus.Stream,
 		"HOTLINE_SUBJECT_ROOT": bus.SubjectRoot, "HOTLINE_CASEWORK_HTTP_ADDR": addr,
 		"HOTLINE_CASEWORK_TOKEN": "selfservice-token-for-tests", "HOTLINE_LOG_LEVEL": "warn",
 		"HOTLINE_ESCALATION_INTERVAL": "200ms",
@@ -135,7 +135,7 @@ func TestConfigRegions(t *testing.T) {
 		{filepath.Join(dir, "missing.csv"), "", "HOTLINE_REGIONS"},
 	} {
 		cfg, err := loadConfig(func(k string) string {
-			return map[string]string{"HOTLINE_DATABASE_URL": "postgres://x/y", "HOTLINE_REGIONS": tc.path}[k]
+			return map[string]string{"HOTLINE_NATS_USER": "casework", "HOTLINE_NATS_PASSWORD": "nats-secret-for-tests", "HOTLINE_DATABASE_URL": "postgres://x/y", "HOTLINE_REGIONS": tc.path}[k]
 		})
 		if tc.want != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
