@@ -424,3 +424,40 @@ func TestPullReplyRedirect(t *testing.T) {
 		t.Errorf("the redirected delivery was stored again: %d messages, want 2", info.State.Msgs)
 	}
 }
+
+// TestCallServiceStreamRights: the call service may create the stream when it
+// starts before casework (services start in any order), but neither change
+// nor delete it, nor purge its events.
+func TestCallServiceStreamRights(t *testing.T) {
+	scope := eventbus.Scope{Stream: "HOTLINE_ORDER", SubjectRoot: "order", PopSubject: "order_agents",
+		CallbackDurable: "callsvc-callbacks", CaseworkDurable: "casework"}
+	srv := natstest.StartAuthServer(t, scope, "")
+	cfg := srv.As(eventbus.Config{URL: srv.URL, Stream: scope.Stream, SubjectRoot: scope.SubjectRoot, MaxAge: time.Hour}, eventbus.UserCallService)
+	cs := dialACL(t, cfg)
+	ctx := context.Background()
+	if _, err := eventbus.EnsureStream(ctx, cs.js, cfg); err != nil {
+		t.Fatalf("the call service creates the missing stream: %v", err)
+	}
+	cfg.Manage, cfg.MaxAge = true, 2*time.Hour
+	if _, err := eventbus.EnsureStream(ctx, cs.js, cfg); err == nil {
+		t.Error("the call service changed the stream's settings")
+	}
+	s, err := cs.js.Stream(ctx, scope.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CachedInfo().Config.MaxAge != time.Hour {
+		t.Errorf("stream max age %v, want the 1h it was created with", s.CachedInfo().Config.MaxAge)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.Purge(rctx); err == nil {
+		t.Error("the call service purged the stream")
+	}
+	if err := cs.js.DeleteStream(rctx, scope.Stream); err == nil {
+		t.Error("the call service deleted the stream")
+	}
+	if _, err := cs.js.Stream(ctx, scope.Stream); err != nil {
+		t.Errorf("stream gone: %v", err)
+	}
+}
