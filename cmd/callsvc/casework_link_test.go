@@ -107,7 +107,7 @@ func TestRevokedTokenStopsAtOnce(t *testing.T) {
 	users := store.NewUsers(pool)
 	tok, secret := agentToken(t, users)
 	cfg, err := loadConfig(func(k string) string {
-		return map[string]string{"HOTLINE_ARI_USER": "hotline", "HOTLINE_ARI_PASSWORD": "ari-secret-for-tests"}[k]
+		return map[string]string{"HOTLINE_NATS_USER": "callsvc", "HOTLINE_NATS_PASSWORD": "nats-secret-for-tests", "HOTLINE_ARI_USER": "hotline", "HOTLINE_ARI_PASSWORD": "ari-secret-for-tests"}[k]
 	})
 	if err != nil {
 		t.Fatal(err)
