@@ -34,6 +34,14 @@ if [[ $HOTLINE_PROFILE == demo ]]; then
 fi
 export HOTLINE_PROFILE HOTLINE_DATA_DIR
 
+# NATS with login (deploy/stack.sh up started it): each service as its own
+# user, its password read from a 0600 file (HOTLINE_NATS_PASSWORD_FILE).
+NATS_SECRETS=$HOTLINE_DATA_DIR/nats-hotline/secrets
+export HOTLINE_NATS_URL=${HOTLINE_NATS_URL:-nats://127.0.0.1:${HOTLINE_NATS_PORT:-4223}}
+for u in casework callsvc; do
+    [[ -s $NATS_SECRETS/$u.password ]] || { echo "[run] no NATS password for $u in $NATS_SECRETS (run deploy/stack.sh up)" >&2; exit 1; }
+done
+
 # Demo data: the unit directory (idempotent upsert) and, once, demo users with
 # tokens written to a 0600 file for the README's curl examples.
 demo_bootstrap() {
@@ -122,9 +130,12 @@ trap stop_all INT TERM
 # first drain log line meets a closed pipe (SIGPIPE) and the call service dies
 # before it has stored its live calls' call.ended (issue 16). They end at EOF.
 prefix() { trap '' INT TERM; exec sed -u "s/^/[$1] /"; }
-HOTLINE_DATABASE_URL=${CASEWORK_DATABASE_URL:-$HOTLINE_DATABASE_URL} setsid "$BIN/casework" > >(prefix casework) 2>&1 &
+HOTLINE_DATABASE_URL=${CASEWORK_DATABASE_URL:-$HOTLINE_DATABASE_URL} \
+    HOTLINE_NATS_USER=casework HOTLINE_NATS_PASSWORD_FILE=$NATS_SECRETS/casework.password \
+    setsid "$BIN/casework" > >(prefix casework) 2>&1 &
 casework_pid=$!
-"$BIN/callsvc" > >(prefix callsvc) 2>&1 &
+HOTLINE_NATS_USER=callsvc HOTLINE_NATS_PASSWORD_FILE=$NATS_SECRETS/callsvc.password \
+    "$BIN/callsvc" > >(prefix callsvc) 2>&1 &
 callsvc_pid=$!
 echo "[run] casework on http://127.0.0.1:9102, call service on http://127.0.0.1:9101 (metrics, healthz, readyz)"
 echo "[run] call 12345 from a softphone registered as a demo agent (see README), Ctrl-C to stop"

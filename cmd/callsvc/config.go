@@ -106,7 +106,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	e.Check(c.ARI.RequestTimeout <= 0, "HOTLINE_ARI_REQUEST_TIMEOUT must be positive")
 	// HOTLINE_PPROF [false]: /debug/pprof/ on HOTLINE_CALLSVC_HTTP_ADDR.
 	c.Pprof = e.Bool("HOTLINE_PPROF", false)
-	c.Bus = svc.BusConfig(e)
+	c.Bus = svc.BusConfig(e, c.Profile)
 	c.DrainTimeout = e.Duration("HOTLINE_DRAIN_TIMEOUT", 30*time.Second)
 	c.MaxCallTime = e.Duration("HOTLINE_MAX_CALL_TIME", 2*time.Hour)
 

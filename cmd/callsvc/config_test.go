@@ -7,8 +7,8 @@ import (
 )
 
 // baseEnv is the least a production start needs.
-var baseEnv = map[string]string{"HOTLINE_ARI_USER": "hotline", "HOTLINE_ARI_PASSWORD": "ari-secret-for-tests",
-	"HOTLINE_AMI_PASSWORD": "ami-secret-for-tests"}
+var baseEnv = map[string]string{"HOTLINE_NATS_USER": "callsvc", "HOTLINE_NATS_PASSWORD": "nats-secret-for-tests",
+	"HOTLINE_ARI_USER": "hotline", "HOTLINE_ARI_PASSWORD": "ari-secret-for-tests", "HOTLINE_AMI_PASSWORD": "ami-secret-for-tests"}
 
 func envOf(over map[string]string) func(string) string {
 	return func(k string) string {
@@ -69,6 +69,7 @@ func TestConfigInvalid(t *testing.T) {
 		{"HOTLINE_ARI_USER", "", "HOTLINE_ARI_USER is required"},
 		{"HOTLINE_ARI_PASSWORD", "demo", "HOTLINE_ARI_PASSWORD uses a demo value"},
 		{"HOTLINE_PROFILE", "staging", "HOTLINE_PROFILE"},
+		{"HOTLINE_NATS_USER", "", "HOTLINE_NATS_USER and HOTLINE_NATS_PASSWORD(_FILE) are required outside the demo profile"},
 		{"HOTLINE_ARI_MAX_CONNS", "0", "HOTLINE_ARI_MAX_CONNS"},
 		{"HOTLINE_SERVICE_MODE", "sometimes", "sometimes"},
 		{"HOTLINE_MENU_FIRST_TIMEOUT", "500ms", "HOTLINE_MENU_FIRST_TIMEOUT"},

@@ -20,10 +20,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hotline12345/hotline/casework/eventbus"
+	"github.com/hotline12345/hotline/casework/eventbus/natstest"
 )
 
 // carrierIP is where the carrier's calls come from (the carrier endpoint of
@@ -47,6 +46,10 @@ type stack struct {
 	dbName   string
 	dbURL    string
 	bus      eventbus.Config
+	// nats is the run's own nats-server with the production rules
+	// (casework/eventbus/access.go): the services run in the production
+	// profile, each as its own NATS user.
+	nats     *natstest.AuthServer
 	pool     *pgxpool.Pool
 	rtpSink  *net.UDPConn
 	services []*service // started order; stopped in reverse
@@ -112,12 +115,21 @@ func up(ctx context.Context, cfg config, runDir string) (s *stack, err error) {
 		return s, err
 	}
 	id := randomHex(4)
-	s.bus = eventbus.Config{URL: cfg.natsURL, Stream: "HOTLINE_BENCH_" + strings.ToUpper(id), SubjectRoot: "hotlinebench_" + id}
+	s.bus = eventbus.Config{Stream: "HOTLINE_BENCH_" + strings.ToUpper(id), SubjectRoot: "hotlinebench_" + id}
+	scope := eventbus.DefaultScope()
+	scope.Stream, scope.SubjectRoot, scope.PopSubject = s.bus.Stream, s.bus.SubjectRoot, s.bus.SubjectRoot+"_agents"
+	if s.nats, err = natstest.LaunchAuth(filepath.Join(s.binDir, "nats"), scope, ""); err != nil {
+		return s, err
+	}
+	s.bus.URL = s.nats.URL
 	env, callHTTP, caseHTTP, err := s.serviceEnv()
 	if err != nil {
 		return s, err
 	}
-	cw, err := startService(ctx, filepath.Join(s.binDir, "casework"), env, filepath.Join(runDir, "casework.log"), "http://"+caseHTTP+"/readyz")
+	as := func(user string) []string {
+		return append(env, "HOTLINE_NATS_USER="+user, "HOTLINE_NATS_PASSWORD="+s.nats.Passwords[user])
+	}
+	cw, err := startService(ctx, filepath.Join(s.binDir, "casework"), as(eventbus.UserCasework), filepath.Join(runDir, "casework.log"), "http://"+caseHTTP+"/readyz")
 	if err != nil {
 		return s, err
 	}
@@ -125,7 +137,7 @@ func up(ctx context.Context, cfg config, runDir string) (s *stack, err error) {
 	if s.pool, err = pgxpool.New(ctx, s.dbURL); err != nil {
 		return s, fmt.Errorf("database pool: %w", err)
 	}
-	if s.callsvc, err = startService(ctx, filepath.Join(s.binDir, "callsvc"), env, filepath.Join(runDir, "callsvc.log"), "http://"+callHTTP+"/readyz"); err != nil {
+	if s.callsvc, err = startService(ctx, filepath.Join(s.binDir, "callsvc"), as(eventbus.UserCallService), filepath.Join(runDir, "callsvc.log"), "http://"+callHTTP+"/readyz"); err != nil {
 		return s, err
 	}
 	s.services = append(s.services, s.callsvc)
@@ -207,10 +219,8 @@ func (s *stack) down(ok bool) error {
 			errs = append(errs, err)
 		}
 	}
-	if s.bus.Stream != "" {
-		if err := deleteStream(ctx, s.bus); err != nil {
-			errs = append(errs, err)
-		}
+	if s.nats != nil {
+		s.nats.Stop() // its store goes with binDir
 	}
 	if s.rtpSink != nil {
 		_ = s.rtpSink.Close()
@@ -346,24 +356,6 @@ func (s *stack) dropDatabase(ctx context.Context) error {
 	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+s.dbName+" WITH (FORCE)"); err != nil {
 		return fmt.Errorf("drop %s: %w", s.dbName, err)
 	}
-	return nil
-}
-
-// deleteStream removes the run's stream and calendar bucket.
-func deleteStream(ctx context.Context, bus eventbus.Config) error {
-	nc, err := nats.Connect(bus.URL, nats.Timeout(2*time.Second))
-	if err != nil {
-		return fmt.Errorf("delete stream %s: %w", bus.Stream, err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("delete stream %s: %w", bus.Stream, err)
-	}
-	if err := js.DeleteStream(ctx, bus.Stream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-		return fmt.Errorf("delete stream %s: %w", bus.Stream, err)
-	}
-	_ = js.DeleteKeyValue(ctx, eventbus.CalendarBucket(bus.Stream))
 	return nil
 }
 

@@ -106,6 +106,11 @@ func setup(m *testing.M) (int, error) {
 	if out, err := st.stackCmd("asterisk-start", st.instance); err != nil {
 		return 0, fmt.Errorf("start Asterisk instance: %w\n%s", err, out)
 	}
+	stopBus, err := startBus()
+	if err != nil {
+		return 0, err
+	}
+	defer stopBus()
 	code := 1
 	defer func() {
 		if out, err := st.stackCmd("asterisk-stop", st.instance); err != nil {
@@ -185,7 +190,7 @@ func beforeCallService(fn func(h *hotline)) option {
 
 func startHotline(t *testing.T, opts ...option) *hotline {
 	t.Helper()
-	bus := natstest.Config(t, natstest.URL())
+	bus := natstest.Config(t, busURL())
 	h := &hotline{t: t, bus: bus, dbURL: pgtest.NewDatabase(t), logDir: t.TempDir()}
 	if d := os.Getenv("E2E_KEEP_LOGS"); d != "" {
 		// Services' logs of a passing run, for a look at timings
@@ -263,7 +268,7 @@ func (h *hotline) start(name, readyURL string) *proc {
 		h.t.Fatal(err)
 	}
 	cmd := exec.Command(filepath.Join(st.binDir, name))
-	cmd.Env, cmd.Stdout, cmd.Stderr = h.env, f, f
+	cmd.Env, cmd.Stdout, cmd.Stderr = append(natsCreds(name), h.env...), f, f
 	if err := cmd.Start(); err != nil {
 		h.t.Fatalf("start %s: %v", name, err)
 	}
