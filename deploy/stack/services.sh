@@ -106,28 +106,40 @@ ensure_nats_running() {
     setsid "$NATS_BIN" -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MONITOR_PORT" -js \
         -sd "$HOTLINE_DATA_DIR/nats" -P "$pidfile" -l "$logfile" </dev/null >/dev/null 2>&1 &
     state_set nats_started "$pidfile"
-    for _ in $(seq 1 50); do
-        if tcp_answers 127.0.0.1 "$NATS_PORT"; then break; fi
-        sleep 0.2
-    done
-    tcp_answers 127.0.0.1 "$NATS_PORT" || { tail -n 20 "$logfile" >&2 || true; die "nats-server did not come up"; }
+    wait_nats_up "$NATS_PORT" "$logfile" "nats-server"
 }
 
-stop_nats_if_ours() {
-    local pidfile pid
-    pidfile=$(state_get nats_started)
+# wait_nats_up PORT LOGFILE WHAT: wait up to 10 s for a nats-server we started
+# to accept connections; show its log's tail and die if it does not.
+wait_nats_up() {
+    local port=$1 logfile=$2 what=$3
+    for _ in $(seq 1 50); do
+        if tcp_answers 127.0.0.1 "$port"; then return 0; fi
+        sleep 0.2
+    done
+    tail -n 20 "$logfile" >&2 || true
+    die "$what did not come up"
+}
+
+# stop_started STATE_KEY WHAT: stop the process whose pid file the state
+# records under STATE_KEY (one this script started), waiting up to 10 s.
+stop_started() {
+    local key=$1 what=$2 pidfile pid
+    pidfile=$(state_get "$key")
     [[ -n $pidfile ]] || return 0
     pid=$(cat "$pidfile" 2>/dev/null || true)
     if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-        log "stopping nats-server (pid $pid, started by stack.sh)"
+        log "stopping $what (pid $pid)"
         kill -TERM "$pid"
         for _ in $(seq 1 50); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.2
         done
     fi
-    state_del nats_started
+    state_del "$key"
 }
+
+stop_nats_if_ours() { stop_started nats_started "nats-server (started by stack.sh)"; }
 
 # --- The services' NATS, with login (issue 14) ------------------------------------------
 # One user per program with per-subject permissions, rendered by
@@ -191,25 +203,7 @@ ensure_hotline_nats_running() {
     log "starting the services' nats-server on 127.0.0.1:$HOTLINE_NATS_PORT with login (config $HOTLINE_NATS_DIR/nats-server.conf, log $logfile)"
     setsid "$bin" -c "$HOTLINE_NATS_DIR/nats-server.conf" -P "$pidfile" -l "$logfile" </dev/null >/dev/null 2>&1 &
     state_set nats_hotline_started "$pidfile"
-    for _ in $(seq 1 50); do
-        if tcp_answers 127.0.0.1 "$HOTLINE_NATS_PORT"; then break; fi
-        sleep 0.2
-    done
-    tcp_answers 127.0.0.1 "$HOTLINE_NATS_PORT" || { tail -n 20 "$logfile" >&2 || true; die "the services' nats-server did not come up"; }
+    wait_nats_up "$HOTLINE_NATS_PORT" "$logfile" "the services' nats-server"
 }
 
-stop_hotline_nats() {
-    local pidfile pid
-    pidfile=$(state_get nats_hotline_started)
-    [[ -n $pidfile ]] || return 0
-    pid=$(cat "$pidfile" 2>/dev/null || true)
-    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-        log "stopping the services' nats-server (pid $pid)"
-        kill -TERM "$pid"
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.2
-        done
-    fi
-    state_del nats_hotline_started
-}
+stop_hotline_nats() { stop_started nats_hotline_started "the services' nats-server"; }
