@@ -3,7 +3,6 @@ package svc
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -62,21 +61,7 @@ func TestBusCredentials(t *testing.T) {
 			if c.User != tc.user || c.Password != tc.pw {
 				t.Errorf("user %q password %q, want %q %q", c.User, c.Password, tc.user, tc.pw)
 			}
-			err := e.Err()
-			if len(tc.problems) == 0 {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("no error, want %v", tc.problems)
-			}
-			for _, p := range tc.problems {
-				if !strings.Contains(err.Error(), p) {
-					t.Errorf("error %q does not mention %q", err, p)
-				}
-			}
+			checkProblems(t, e.Err(), tc.problems)
 		})
 	}
 }

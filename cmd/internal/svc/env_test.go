@@ -35,21 +35,7 @@ func TestEnv(t *testing.T) {
 			if got := tc.read(e); got != tc.want {
 				t.Errorf("value = %v, want %v", got, tc.want)
 			}
-			err := e.Err()
-			if len(tc.problems) == 0 {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("no error, want one mentioning %v", tc.problems)
-			}
-			for _, p := range tc.problems {
-				if !strings.Contains(err.Error(), p) {
-					t.Errorf("error %q does not mention %q", err, p)
-				}
-			}
+			checkProblems(t, e.Err(), tc.problems)
 		})
 	}
 }
@@ -66,6 +52,26 @@ func TestEnvReportsEveryProblemAtOnce(t *testing.T) {
 	for _, want := range []string{"A is required", "B is required", "C is odd"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q missing from %q", want, err)
+		}
+	}
+}
+
+// checkProblems asserts that err reports every one of problems, or that there
+// is no error when problems is empty.
+func checkProblems(t *testing.T, err error, problems []string) {
+	t.Helper()
+	if len(problems) == 0 {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("no error, want one mentioning %v", problems)
+	}
+	for _, p := range problems {
+		if !strings.Contains(err.Error(), p) {
+			t.Errorf("error %q does not mention %q", err, p)
 		}
 	}
 }
