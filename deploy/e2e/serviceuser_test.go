@@ -116,6 +116,10 @@ func TestServicesRunAsServiceUser(t *testing.T) {
 		t.Fatalf("sipp: %v\n%s", r.err, r.output)
 	}
 	uri := fmt.Sprint(vm["uri"])
+	t.Cleanup(func() { // the stack's own message store: leave nothing behind
+		os.Remove(uri)
+		os.Remove(strings.TrimSuffix(uri, filepath.Ext(uri)) + ".json")
+	})
 	fi, err := os.Stat(uri)
 	if err != nil {
 		t.Fatalf("stored message: %v", err)
