@@ -17,8 +17,8 @@ import (
 	"github.com/hotline12345/hotline/casework/domain"
 )
 
-// serviceUser is the services' user that deploy/stack.sh service-user makes.
-const serviceUser = "hotline"
+// svcRunUser is the services' user that deploy/stack.sh service-user makes.
+const svcRunUser = "hotline"
 
 // asServiceUser starts the services as deploy/run-services.sh does: umask
 // 0027, then setpriv to the unprivileged user with its groups, no
@@ -43,7 +43,7 @@ func TestServicesRunAsServiceUser(t *testing.T) {
 	if out, err := st.stackCmd("service-user"); err != nil {
 		t.Fatalf("deploy/stack.sh service-user: %v\n%s", err, out)
 	}
-	u, err := user.Lookup(serviceUser)
+	u, err := user.Lookup(svcRunUser)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestServicesRunAsServiceUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	ensureRecordingDir(t)
-	h := startHotline(t, asServiceUser(serviceUser), withEnv("HOTLINE_SERVICE_MODE=closed",
+	h := startHotline(t, asServiceUser(svcRunUser), withEnv("HOTLINE_SERVICE_MODE=closed",
 		"HOTLINE_SPOOL_DIR="+filepath.Join(own, "spool", "events"),
 		"HOTLINE_CALENDAR_CACHE="+filepath.Join(own, "calendar.json"),
 		"HOTLINE_FAX_DOCS_DIR="+filepath.Join(st.repo, "ivr", "fax", "docs"),
@@ -72,8 +72,8 @@ func TestServicesRunAsServiceUser(t *testing.T) {
 
 	for _, p := range []*proc{h.casework, h.callsvc} {
 		out, err := exec.Command("ps", "-o", "user=", "-p", strconv.Itoa(p.cmd.Process.Pid)).Output()
-		if err != nil || strings.TrimSpace(string(out)) != serviceUser {
-			t.Errorf("%s runs as %q (%v), want %s", p.name, bytes.TrimSpace(out), err, serviceUser)
+		if err != nil || strings.TrimSpace(string(out)) != svcRunUser {
+			t.Errorf("%s runs as %q (%v), want %s", p.name, bytes.TrimSpace(out), err, svcRunUser)
 		}
 		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 		for _, want := range []string{"CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "NoNewPrivs:\t1"} {
@@ -141,5 +141,5 @@ func TestServicesRunAsServiceUser(t *testing.T) {
 	if s := spool.Sys().(*syscall.Stat_t); int(s.Uid) != uid {
 		t.Errorf("event spool owned by uid %d, want %d", s.Uid, uid)
 	}
-	t.Logf("message %s stored as %s (%v), served by casework", id, serviceUser, fi.Mode())
+	t.Logf("message %s stored as %s (%v), served by casework", id, svcRunUser, fi.Mode())
 }

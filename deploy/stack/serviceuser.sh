@@ -51,5 +51,18 @@ ensure_service_user() {
         chmod -R g+rwX "$HOTLINE_DATA_DIR/$d"
         find "$HOTLINE_DATA_DIR/$d" -type d -exec chmod g+s {} +
     done
+    # NATS passwords (when the stack runs NATS with logins): each service's
+    # own file readable by the service user, the operator's (hotlinectl) not.
+    local secrets=$HOTLINE_DATA_DIR/nats-hotline/secrets f
+    if [[ -d $secrets ]]; then
+        chgrp "$u" "$HOTLINE_DATA_DIR/nats-hotline" "$secrets"
+        chmod 0750 "$HOTLINE_DATA_DIR/nats-hotline" "$secrets"
+        for f in callsvc casework; do
+            if [[ -f $secrets/$f.password ]]; then
+                chgrp "$u" "$secrets/$f.password"
+                chmod 0640 "$secrets/$f.password"
+            fi
+        done
+    fi
     log "services run as $u (groups: $(id -nG "$u")); shared files through group $shared"
 }
