@@ -125,6 +125,18 @@ stop_all() {
 }
 trap stop_all INT TERM
 
+# The services run as their own unprivileged user (deploy/stack.sh up creates
+# it: deploy/stack/serviceuser.sh), without capabilities or a way to regain
+# them, with umask 0027 (files shared with Asterisk readable by the group).
+HOTLINE_RUN_USER=${HOTLINE_RUN_USER:-hotline}
+run_as=()
+if [[ $(id -u) == 0 && $HOTLINE_RUN_USER != root ]]; then
+    getent passwd "$HOTLINE_RUN_USER" >/dev/null ||
+        { echo "[run] no user $HOTLINE_RUN_USER: run 'deploy/stack.sh service-user' (make run does)" >&2; exit 1; }
+    run_as=(setpriv "--reuid=$HOTLINE_RUN_USER" "--regid=$HOTLINE_RUN_USER" --init-groups --no-new-privs --inh-caps=-all --)
+fi
+umask 0027
+
 # Process substitution keeps $! the service's own PID (a pipeline's would be sed's).
 # The log prefixers ignore Ctrl-C: they must outlive the services' drain, or the
 # first drain log line meets a closed pipe (SIGPIPE) and the call service dies
@@ -132,11 +144,11 @@ trap stop_all INT TERM
 prefix() { trap '' INT TERM; exec sed -u "s/^/[$1] /"; }
 HOTLINE_DATABASE_URL=${CASEWORK_DATABASE_URL:-$HOTLINE_DATABASE_URL} \
     HOTLINE_NATS_USER=casework HOTLINE_NATS_PASSWORD_FILE=$NATS_SECRETS/casework.password \
-    setsid "$BIN/casework" > >(prefix casework) 2>&1 &
+    setsid "${run_as[@]}" "$BIN/casework" > >(prefix casework) 2>&1 &
 casework_pid=$!
 HOTLINE_NATS_USER=callsvc HOTLINE_NATS_PASSWORD_FILE=$NATS_SECRETS/callsvc.password \
-    "$BIN/callsvc" > >(prefix callsvc) 2>&1 &
+    "${run_as[@]}" "$BIN/callsvc" > >(prefix callsvc) 2>&1 &
 callsvc_pid=$!
-echo "[run] casework on http://127.0.0.1:9102, call service on http://127.0.0.1:9101 (metrics, healthz, readyz)"
+echo "[run] casework on http://127.0.0.1:9102, call service on http://127.0.0.1:9101 (metrics, healthz, readyz), as user ${HOTLINE_RUN_USER}"
 echo "[run] call 12345 from a softphone registered as a demo agent (see README), Ctrl-C to stop"
 wait "$callsvc_pid" "$casework_pid"

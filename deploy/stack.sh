@@ -24,6 +24,8 @@
 #   asterisk-cli INSTANCE CMD  run a CLI command, e.g. "core show channels"
 #   asterisk-check INSTANCE    every module of modules.conf loaded? endpoints?
 #   prompts                    render the Mandarin prompts (go run ./cmd/prompts)
+#   service-user               create the services' unprivileged user and give it
+#                              its directories (up does it; see deploy/stack/serviceuser.sh)
 #
 # Environment (defaults in brackets):
 #   HOTLINE_PROFILE     [production]  "demo" supplies demo ARI credentials and
@@ -47,6 +49,7 @@
 #   AST_SYSTEM_NAME [<short hostname>-<instance>]
 #   AST_ENTITY_ID   [derived from hostname + instance]
 #   AST_RUN_USER    [asterisk]  (or "root")
+#   HOTLINE_RUN_USER [hotline]  the services' user (or "root", not for production)
 #   AST_START_TIMEOUT [60] seconds to wait for ARI
 #   ARI_USER, ARI_PASSWORD  required unless HOTLINE_PROFILE=demo
 #   HOTLINE_ARI_APP [hotline]
@@ -220,6 +223,8 @@ source "$SCRIPT_DIR/stack/services.sh"
 source "$SCRIPT_DIR/stack/asterisk.sh"
 # shellcheck source=deploy/stack/templates.sh
 source "$SCRIPT_DIR/stack/templates.sh"
+# shellcheck source=deploy/stack/serviceuser.sh
+source "$SCRIPT_DIR/stack/serviceuser.sh"
 
 # --- Prompts --------------------------------------------------------------------------------
 
@@ -255,6 +260,7 @@ cmd_up() {
     ensure_hotline_nats_running
     render_prompts
     start_asterisk_instance dev
+    ensure_service_user
     log "up: Asterisk 'dev' (ARI app '${HOTLINE_ARI_APP}', user '$ARI_USER'), PostgreSQL :$PG_PORT, NATS :$HOTLINE_NATS_PORT (login; tests' :$NATS_PORT)"
 }
 
@@ -347,6 +353,7 @@ main() {
     asterisk-cli) (($# >= 2)) || die "usage: $0 asterisk-cli INSTANCE \"command\""; asterisk_cli "$@" ;;
     asterisk-check) (($# == 1)) || die "usage: $0 asterisk-check INSTANCE"; check_instance "$1" ;;
     prompts) render_prompts ;;
+    service-user) ensure_service_user ;;
     help | -h | --help) usage ;;
     *) usage >&2; die "unknown command '$cmd'" ;;
     esac

@@ -57,7 +57,7 @@ type caseEnv struct {
 	recDir string
 }
 
-func newCaseEnv(t *testing.T) *caseEnv {
+func newCaseEnv(t *testing.T, opts ...func(*api.Config)) *caseEnv {
 	t.Helper()
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
@@ -67,7 +67,11 @@ func newCaseEnv(t *testing.T) *caseEnv {
 	}
 	core, logs := observer.New(zap.DebugLevel)
 	reg := prometheus.NewRegistry()
-	srv, err := api.New(api.Config{Pool: pool, Log: zap.New(core), Registerer: reg})
+	cfg := api.Config{Pool: pool, Log: zap.New(core), Registerer: reg}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := api.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

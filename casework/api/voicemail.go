@@ -36,9 +36,12 @@ type voicemailHandlers struct {
 	VoicemailRoutes
 }
 
-// voicemailRoles may list, hear and register messages: the hotline center's
-// staff, never units (a message may name a whistleblower).
-var voicemailRoles = []domain.Role{domain.RoleAgent, domain.RoleSupervisor, domain.RoleAdmin}
+// voicemailRoles may list, hear and register messages (and faxes): the hotline
+// center's agents and supervisors. Never units (a message may name a
+// whistleblower), nor administrators: IT sees a protected case's caller only
+// through an audited reveal, and a message carries the caller's number and
+// voice with no reveal in between (the role × endpoint matrix holds this).
+var voicemailRoles = []domain.Role{domain.RoleAgent, domain.RoleSupervisor}
 
 // MountVoicemails registers GET /voicemails, GET /voicemails/{id},
 // GET /voicemails/{id}/audio and POST /voicemails/{id}/case.

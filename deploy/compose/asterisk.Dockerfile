@@ -1,6 +1,10 @@
 # Asterisk 22 from Debian sid (Debian 12 has no Asterisk package), configured by
 # the same templates and renderer as the dev stack (deploy/stack.sh).
 FROM debian:sid-slim
+# Asterisk's user with fixed ids (the package keeps an existing one): the
+# services' image (services.Dockerfile) shares files with it through gid 10013.
+RUN groupadd --system --gid 10013 asterisk \
+    && useradd --system --uid 10013 --gid asterisk --home-dir /var/lib/asterisk --shell /usr/sbin/nologin asterisk
 RUN apt-get update && apt-get install -y --no-install-recommends \
       asterisk asterisk-modules asterisk-core-sounds-en asterisk-moh-opsound-wav \
       gettext-base curl iproute2 procps ca-certificates openssl \

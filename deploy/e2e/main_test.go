@@ -171,6 +171,8 @@ type hotline struct {
 
 	noCallService bool
 	beforeCall    []func(*hotline)
+	// runAs prefixes the services' command line (asServiceUser).
+	runAs []string
 }
 
 // option adjusts a test's hotline before its services start.
@@ -268,6 +270,9 @@ func (h *hotline) start(name, readyURL string) *proc {
 		h.t.Fatal(err)
 	}
 	cmd := exec.Command(filepath.Join(st.binDir, name))
+	if len(h.runAs) > 0 {
+		cmd = exec.Command(h.runAs[0], append(h.runAs[1:], cmd.Path)...)
+	}
 	cmd.Env, cmd.Stdout, cmd.Stderr = append(natsCreds(name), h.env...), f, f
 	if err := cmd.Start(); err != nil {
 		h.t.Fatalf("start %s: %v", name, err)

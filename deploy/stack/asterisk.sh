@@ -240,8 +240,12 @@ start_asterisk_instance() {
     # -f: foreground (we keep the pid), -C: this instance's asterisk.conf.
     echo "=== $(date -Is) start" >>"$AST_CONSOLE_LOG"
     # 9>&-: the lock's descriptor must not be inherited by Asterisk.
+    # umask 0007: what Asterisk creates in the shared directories (the
+    # fallback's mailbox, recordings, received faxes) is group-writable, so
+    # the services' user, a member of its group, can read and import it.
     (
         cd /
+        umask 0007
         exec setsid env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/var/lib/asterisk LANG=C.UTF-8 \
             chroot "$AST_ROOT" /usr/sbin/asterisk -f -C "$AST_CONF" </dev/null >>"$AST_CONSOLE_LOG" 2>&1 9>&-
     ) &

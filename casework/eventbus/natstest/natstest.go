@@ -187,7 +187,15 @@ type AuthServer struct {
 	*Server
 	Scope     eventbus.Scope
 	Passwords map[string]string
+	// ObserverPassword is the password of ObserverUser, a wiretap that only
+	// tests have: it may subscribe to every subject and publish nothing but
+	// its replies, so that a test can see everything the bus carries (the
+	// whistleblower leak test). Production configs never contain it.
+	ObserverPassword string
 }
+
+// ObserverUser is the tests' wiretap on an AuthServer (AuthServer.ObserverPassword).
+const ObserverUser = "test-observer"
 
 // StartAuthServer runs a private server with the rules of scope for every
 // user in eventbus.Users; extra is appended to the rendered config (a tls
@@ -225,8 +233,17 @@ func authConfig(scope eventbus.Scope, extra string) (*AuthServer, string, error)
 	if err := eventbus.RenderAuthorization(&conf, scope, creds); err != nil {
 		return nil, "", err
 	}
-	conf.WriteString(extra)
-	return a, conf.String(), nil
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	a.ObserverPassword = hex.EncodeToString(b)
+	const end = "  ]\n}\n" // the rendered users list's end
+	rendered, ok := strings.CutSuffix(conf.String(), end)
+	if !ok {
+		return nil, "", fmt.Errorf("natstest: rendered authorization does not end with the users list")
+	}
+	observer := fmt.Sprintf("    {\n      user: %q\n      password: %q\n      permissions: { publish: { allow: [\"_INBOX.>\"] }, subscribe: { allow: [\">\"] } }\n    }\n",
+		ObserverUser, a.ObserverPassword)
+	return a, rendered + observer + end + extra, nil
 }
 
 // As returns cfg with user's credentials.
