@@ -57,6 +57,7 @@ done
 interrupted=0
 # shellcheck disable=SC2317 # run by the trap below
 stop_shards() {
+    ((interrupted)) && return
     interrupted=1
     echo "e2e: interrupted: stopping ${#pids[@]} shards and their Asterisk instances" >&2
     local p
