@@ -88,8 +88,8 @@ fmtcheck:
 ## faults: the fault-injection tests only (kill -9 and SIGTERM of the call service with live
 ## calls, full disk, damaged spool files); part of `make test` through the e2e package
 FAULT_TESTS := TestKill9AdoptsOrEndsEveryCall|TestDiskFullEventSpoolLosesNoCall|TestAsteriskRestartEndsCallsAsSystem|TestSIGTERMHandsConversationToNextProcess|TestDiskFullVoicemailKeepsAsteriskCopy|TestDamagedSpoolFilesDoNotStopTheService|TestDrainKeepsLiveCallsAndSendsNewOnesToFallback|TestReconnectsAfterAsteriskRestart
-faults: install services
-	$(GO) test $(TEST_FLAGS) -run '$(FAULT_TESTS)' -v ./deploy/e2e/
+faults: install services web
+	E2E_SHARDS=$(E2E_SHARDS) bash deploy/e2e/shards.sh $(TEST_FLAGS) -run '$(FAULT_TESTS)'
 
 ## unit: tests that need no Asterisk
 unit: services

@@ -23,7 +23,7 @@ import (
 const durationsFile = "testdata/durations.txt"
 
 // selectShard narrows -test.run to this process's shard when E2E_SHARD=i/n is
-// set (a -run given on the command line still applies within the shard). It
+// set (the tests a -run on the command line selects are what is split). It
 // reports false when the shard has no test to run: nothing is started then.
 func selectShard() (bool, error) {
 	v := os.Getenv("E2E_SHARD")

@@ -191,25 +191,27 @@ func median(durations map[string]time.Duration) time.Duration {
 	return ds[len(ds)/2]
 }
 
-// Select returns the tests of shard s that a -run pattern (may be empty)
+// Select returns shard s's share of the tests a -run pattern (may be empty)
 // selects, and the -run pattern that runs exactly them: its first element
 // names the shard's tests, the rest of run (the subtest elements) is kept.
-// An empty list means the shard has nothing to run.
+// The selected tests are split, not all of them: a subset (make faults) is
+// balanced too. An empty list means the shard has nothing to run.
 func Select(tests []string, durations map[string]time.Duration, s Spec, run string) ([]string, string, error) {
 	top, sub := splitRun(run)
-	var match *regexp.Regexp
+	selected := tests
 	if top != "" {
-		var err error
-		if match, err = regexp.Compile(top); err != nil {
+		match, err := regexp.Compile(top)
+		if err != nil {
 			return nil, "", fmt.Errorf("-run %q: %w", run, err)
 		}
-	}
-	var mine []string
-	for _, name := range Assign(tests, durations, s.Count)[s.Index-1] {
-		if match == nil || match.MatchString(name) {
-			mine = append(mine, name)
+		selected = nil
+		for _, name := range tests {
+			if match.MatchString(name) {
+				selected = append(selected, name)
+			}
 		}
 	}
+	mine := Assign(selected, durations, s.Count)[s.Index-1]
 	if len(mine) == 0 {
 		return nil, "", nil
 	}

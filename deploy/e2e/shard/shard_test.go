@@ -204,6 +204,10 @@ func TestSelect(t *testing.T) {
 		{s: Spec{1, 2}, want: []string{"TestDeskA", "TestVoiceB"}, pattern: `^(TestDeskA|TestVoiceB)$`},
 		{s: Spec{2, 2}, want: []string{"TestDeskB", "TestVoiceA"}, pattern: `^(TestDeskB|TestVoiceA)$`},
 		{s: Spec{1, 2}, run: "Desk", want: []string{"TestDeskA"}, pattern: `^(TestDeskA)$`},
+		// The selected tests are what is split: VoiceA and VoiceB on two shards.
+		{s: Spec{1, 2}, run: "Voice", want: []string{"TestVoiceA"}, pattern: `^(TestVoiceA)$`},
+		{s: Spec{2, 2}, run: "Voice", want: []string{"TestVoiceB"}, pattern: `^(TestVoiceB)$`},
+		{s: Spec{1, 2}, run: "^TestVoiceB$", want: []string{"TestVoiceB"}, pattern: `^(TestVoiceB)$`},
 		{s: Spec{2, 2}, run: "^TestVoiceB$"},
 		{s: Spec{1, 2}, run: "TestDesk/sub(a|b)/x", want: []string{"TestDeskA"}, pattern: `^(TestDeskA)$/sub(a|b)/x`},
 		{s: Spec{1, 2}, run: "Test(Desk|Voice)[AB/]", want: []string{"TestDeskA", "TestVoiceB"}, pattern: `^(TestDeskA|TestVoiceB)$`},
