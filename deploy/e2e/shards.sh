@@ -40,20 +40,6 @@ rm -rf "${logdir:?}/e2e.test" "${logdir:?}/bin"
 # Job control: every shard in a process group of its own (its go test, the
 # test binary, the services and SIPp it starts), which a ^C is passed on to.
 pids=()
-set -m
-for ((i = 1; i <= n; i++)); do
-    E2E_SHARD=$i/$n "$GO" test "$@" -v ./deploy/e2e/ >"$logdir/shard-$i.log" 2>&1 &
-    pids+=("$!")
-done
-set +m
-
-followers=()
-for ((i = 1; i <= n; i++)); do
-    tail --pid="${pids[i - 1]}" -n +1 -F "$logdir/shard-$i.log" 2>/dev/null |
-        awk -v p="[e2e $i/$n] " '/^(--- |e2e|Asterisk instance|panic:|FAIL|ok )/ { print p $0; fflush() }' &
-    followers+=("$!")
-done
-
 interrupted=0
 # shellcheck disable=SC2317 # run by the trap below
 stop_shards() {
@@ -67,8 +53,29 @@ stop_shards() {
 }
 trap stop_shards INT TERM
 
-rcs=()
+set -m
 for ((i = 1; i <= n; i++)); do
+    ((interrupted)) && break
+    E2E_SHARD=$i/$n "$GO" test "$@" -v ./deploy/e2e/ >"$logdir/shard-$i.log" 2>&1 &
+    pids+=("$!")
+done
+set +m
+if ((interrupted)); then
+    # ^C came while they started: the last ones did not get it.
+    interrupted=0
+    stop_shards
+fi
+started=${#pids[@]}
+
+followers=()
+for ((i = 1; i <= started; i++)); do
+    tail --pid="${pids[i - 1]}" -n +1 -F "$logdir/shard-$i.log" 2>/dev/null |
+        awk -v p="[e2e $i/$n] " '/^(--- |e2e|Asterisk instance|panic:|FAIL|ok )/ { print p $0; fflush() }' &
+    followers+=("$!")
+done
+
+rcs=()
+for ((i = 1; i <= started; i++)); do
     p=${pids[i - 1]}
     # wait returns early (>128) when a trapped signal arrives: wait again
     # until the shard itself has ended.
@@ -92,7 +99,7 @@ trap - INT TERM
 } >"$logdir/durations.txt"
 
 failed=0
-for ((i = 1; i <= n; i++)); do
+for ((i = 1; i <= started; i++)); do
     rc=${rcs[i - 1]}
     tests=$(grep -cE '^--- (PASS|FAIL|SKIP): ' "$logdir/shard-$i.log")
     secs=$(awk '$1 ~ /^Test/ { s += $2 } END { printf "%.0f", s }' \
