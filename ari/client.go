@@ -314,7 +314,7 @@ func (c *Client) startSession(callCtx context.Context, h Handler, start *ariv5.S
 	if c.draining.Load() && c.cfg.DrainContext != "" {
 		// Hand the caller to the dialplan's fallback rather than to a service that is
 		// going away; another node or the fallback voicemail answers.
-		c.refuse(callCtx, log, chID, "draining")
+		c.refuse(callCtx, log, h, start, "draining")
 		c.metrics.drained.Inc()
 		return
 	}
@@ -330,7 +330,7 @@ func (c *Client) startSession(callCtx context.Context, h Handler, start *ariv5.S
 		// Past capacity a caller answered at all would be answered late and
 		// served badly, and would slow every call in progress: the fallback
 		// (apology, message) answers at once instead.
-		c.refuse(callCtx, log, chID, "capacity")
+		c.refuse(callCtx, log, h, start, "capacity")
 		c.metrics.refused.WithLabelValues("capacity").Inc()
 		return
 	}
@@ -347,20 +347,45 @@ func (c *Client) overCapacity() bool {
 	return c.Active() >= c.cfg.MaxActiveCalls
 }
 
+// RefusalRecorder is implemented by a Handler that keeps an account of the
+// calls the client sends to the dialplan's fallback without handing them to it
+// (past capacity, or while draining): the caller was a citizen calling the
+// hotline all the same, and the record must say so.
+type RefusalRecorder interface {
+	// RecordRefused runs after the call went to the fallback (sent says
+	// whether Asterisk took the request); it must not block for long.
+	RecordRefused(call RefusedCall)
+}
+
+// RefusedCall is a new call sent to the fallback unhandled.
+type RefusedCall struct {
+	Info   ChannelInfo // as the channel entered the application
+	Reason string      // "capacity" or "draining"
+	At     time.Time   // when it arrived
+	Sent   bool        // the fallback took it (false: the request failed)
+}
+
 // refuse sends a new call back to the dialplan's fallback. It does not run
 // on the event reader: at capacity the connection pool may be busy, and the
 // reader must not wait for it (every call's events would). The request is
 // bounded by ctx (the calls' context) and the request deadline; Wait covers it.
-func (c *Client) refuse(ctx context.Context, log *zap.Logger, chID, reason string) {
+func (c *Client) refuse(ctx context.Context, log *zap.Logger, h Handler, start *ariv5.StasisStart, reason string) {
+	chID := start.Channel.ID
+	var ch channelState
+	ch.info.Created = time.Now()
+	fillChannel(&ch, start.Channel)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		err := c.api.do(ctx, http.MethodPost, chPath(chID, "continue"), continueBody(c.cfg.DrainContext, "fallback", 1), nil)
 		if err != nil {
 			log.Error("could not send call to the dialplan fallback", zap.String("reason", reason), zap.Error(err))
-			return
+		} else {
+			log.Info("new call sent to the dialplan fallback", zap.String("reason", reason))
 		}
-		log.Info("new call sent to the dialplan fallback", zap.String("reason", reason))
+		if r, ok := h.(RefusalRecorder); ok {
+			r.RecordRefused(RefusedCall{Info: ch.info, Reason: reason, At: ch.info.Created, Sent: err == nil})
+		}
 	}()
 }
 

@@ -277,3 +277,46 @@ func TestOverCapacity(t *testing.T) {
 		}
 	}
 }
+
+// refusalHandler records the calls the client refused; HandleCall must not run.
+type refusalHandler struct {
+	got     chan RefusedCall
+	handled chan string
+}
+
+func (h refusalHandler) HandleCall(ctx context.Context, s *Session) { h.handled <- s.ID() }
+func (h refusalHandler) RecordRefused(rc RefusedCall)               { h.got <- rc }
+
+// A call past capacity goes to the fallback and its handler still gets the
+// account of it (caller, reason, whether Asterisk took the request), so that the
+// record holds every call to the hotline.
+func TestRefusedCallIsRecorded(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		code int
+		sent bool
+	}{{"fallback took it", 0, true}, {"continue failed", 500, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeARI(t)
+			f.set("POST /ari/channels/c2/continue", tc.code, 0)
+			c, _ := newFakeClient(t, f, Config{MaxActiveCalls: 1, DrainContext: "hotline-drain"})
+			c.sessions[newSession(c, "c1", c.log)] = struct{}{}
+			h := refusalHandler{got: make(chan RefusedCall, 1), handled: make(chan string, 1)}
+			c.dispatch(context.Background(), h, []byte(`{"type":"StasisStart","application":"hotline","args":[],"channel":{"id":"c2","name":"PJSIP/carrier-2","state":"Ring","caller":{"number":"13800138002"},"dialplan":{"context":"from-carrier","exten":"12345","priority":2}}}`))
+			select {
+			case rc := <-h.got:
+				if rc.Reason != "capacity" || rc.Sent != tc.sent || rc.Info.ID != "c2" || rc.Info.CallerNumber != "13800138002" ||
+					rc.Info.Dialed != "12345" || rc.At.IsZero() {
+					t.Errorf("refused call %+v; want capacity, sent %v, c2 from 13800138002 to 12345", rc, tc.sent)
+				}
+			case id := <-h.handled:
+				t.Fatalf("call %s past capacity was handled", id)
+			case <-time.After(5 * time.Second):
+				t.Fatal("no account of the refused call")
+			}
+			if !f.asked("POST /ari/channels/c2/continue") {
+				t.Error("the call was not sent to the fallback")
+			}
+		})
+	}
+}

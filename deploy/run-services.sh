@@ -15,6 +15,8 @@ if [[ $HOTLINE_PROFILE == demo ]]; then
     # Demo values only (the same ones deploy/stack.sh gives the demo Asterisk).
     export HOTLINE_ARI_USER=${HOTLINE_ARI_USER:-hotline}
     export HOTLINE_ARI_PASSWORD=${HOTLINE_ARI_PASSWORD:-hotline-demo-password}
+    # The SIP guard's read-only AMI user (deploy/stack.sh gives the demo Asterisk this value).
+    export HOTLINE_AMI_PASSWORD=${HOTLINE_AMI_PASSWORD:-hotline-demo-ami-password}
     export HOTLINE_DATABASE_URL=${HOTLINE_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/$DB_NAME?sslmode=disable}
     # The call service's token for voice self-service lookups (demo value).
     export HOTLINE_CASEWORK_TOKEN=${HOTLINE_CASEWORK_TOKEN:-hotline-demo-selfservice-token}
@@ -31,6 +33,14 @@ if [[ $HOTLINE_PROFILE == demo ]]; then
     fi
 fi
 export HOTLINE_PROFILE HOTLINE_DATA_DIR
+
+# NATS with login (deploy/stack.sh up started it): each service as its own
+# user, its password read from a 0600 file (HOTLINE_NATS_PASSWORD_FILE).
+NATS_SECRETS=$HOTLINE_DATA_DIR/nats-hotline/secrets
+export HOTLINE_NATS_URL=${HOTLINE_NATS_URL:-nats://127.0.0.1:${HOTLINE_NATS_PORT:-4223}}
+for u in casework callsvc; do
+    [[ -s $NATS_SECRETS/$u.password ]] || { echo "[run] no NATS password for $u in $NATS_SECRETS (run deploy/stack.sh up)" >&2; exit 1; }
+done
 
 # Demo data: the unit directory (idempotent upsert) and, once, demo users with
 # tokens written to a 0600 file for the README's curl examples.
@@ -120,9 +130,12 @@ trap stop_all INT TERM
 # first drain log line meets a closed pipe (SIGPIPE) and the call service dies
 # before it has stored its live calls' call.ended (issue 16). They end at EOF.
 prefix() { trap '' INT TERM; exec sed -u "s/^/[$1] /"; }
-HOTLINE_DATABASE_URL=${CASEWORK_DATABASE_URL:-$HOTLINE_DATABASE_URL} setsid "$BIN/casework" > >(prefix casework) 2>&1 &
+HOTLINE_DATABASE_URL=${CASEWORK_DATABASE_URL:-$HOTLINE_DATABASE_URL} \
+    HOTLINE_NATS_USER=casework HOTLINE_NATS_PASSWORD_FILE=$NATS_SECRETS/casework.password \
+    setsid "$BIN/casework" > >(prefix casework) 2>&1 &
 casework_pid=$!
-"$BIN/callsvc" > >(prefix callsvc) 2>&1 &
+HOTLINE_NATS_USER=callsvc HOTLINE_NATS_PASSWORD_FILE=$NATS_SECRETS/callsvc.password \
+    "$BIN/callsvc" > >(prefix callsvc) 2>&1 &
 callsvc_pid=$!
 echo "[run] casework on http://127.0.0.1:9102, call service on http://127.0.0.1:9101 (metrics, healthz, readyz)"
 echo "[run] call 12345 from a softphone registered as a demo agent (see README), Ctrl-C to stop"

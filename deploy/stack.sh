@@ -8,10 +8,12 @@
 #   install                    host packages, PostgreSQL/NATS if missing, the
 #                              Asterisk sid root (built once, cached)
 #   up                         install + start PostgreSQL/NATS if nothing
-#                              answers + render prompts + start instance "dev"
-#                              in the demo profile (what `make run` uses)
+#                              answers + the hotline's own authenticated
+#                              nats-server + render prompts + start instance
+#                              "dev" in the demo profile (what `make run` uses)
 #   services                   make sure PostgreSQL and NATS JetStream answer
-#                              (start or install them if not)
+#                              (start or install them if not; the NATS on
+#                              NATS_PORT is the test suite's, without login)
 #   down                       stop instance "dev"; stop NATS/PostgreSQL only
 #                              if this script started them
 #   status                     what runs, on which ports
@@ -32,6 +34,14 @@
 #   HOTLINE_ASTERISK_ROOT [$HOTLINE_CACHE_DIR/asterisk-root]
 #   HOTLINE_DEBIAN_MIRROR [first Debian mirror of the host's apt sources]
 #   AST_SIP_BIND [127.0.0.1]  AST_SIP_PORT [5060]  AST_HTTP_PORT [8088]
+#   AST_SIP_TLS_PORT [5061]   SIP over TLS (agents' softphones)
+#   AST_SIP_TLS_CERT, AST_SIP_TLS_KEY  [a self-signed pair made per instance]
+#   AST_AGENT_NETWORKS [127.0.0.0/8]  comma-separated CIDRs agents' SIP phones
+#                              may register and call from (acl.conf); anything
+#                              else gets 403. Name the office networks in production.
+#   AST_AMI_PORT [5038]  AMI on loopback, read-only (the call service's SIP guard)
+#   AMI_USER [hotline-guard]  AMI_PASSWORD [demo value; else generated into
+#                              $HOTLINE_DATA_DIR/asterisk/<instance>/ami.secret]
 #   AST_RTP_START [10000]  AST_RTP_END [10999]
 #   AST_UDPTL_START [4000]  AST_UDPTL_END [4999]
 #   AST_SYSTEM_NAME [<short hostname>-<instance>]
@@ -45,6 +55,9 @@
 #   HOTLINE_AGENTS_CSV  agents file to render outside the demo profile
 #   PG_PORT [5432]  NATS_PORT [4222]  NATS_MONITOR_PORT [8222]
 #   NATS_SERVER_VERSION [v2.11.17]
+#   HOTLINE_NATS_PORT [4223]  the services' nats-server (users and per-subject
+#                             permissions from `hotlinectl nats-config`;
+#                             passwords in $HOTLINE_DATA_DIR/nats-hotline/secrets)
 #
 # Every command is idempotent: running it again only checks.
 
@@ -75,6 +88,10 @@ NATS_MONITOR_PORT=${NATS_MONITOR_PORT:-8222}
 # Pinned so every machine runs the same server; bump deliberately.
 NATS_SERVER_VERSION=${NATS_SERVER_VERSION:-v2.11.17}
 NATS_BIN=$HOTLINE_CACHE_DIR/bin/nats-server
+# The services' own server, with login (issue 14); NATS_PORT stays the test
+# suite's shared server without it, which no service uses.
+HOTLINE_NATS_PORT=${HOTLINE_NATS_PORT:-4223}
+HOTLINE_NATS_DIR=$HOTLINE_DATA_DIR/nats-hotline
 
 RUN_DIR=$HOTLINE_DATA_DIR/run
 STATE_FILE=$RUN_DIR/stack.state
@@ -108,6 +125,8 @@ TEMPLATE_VARS=(
     AST_INSTANCE AST_INSTANCE_DIR AST_MODULE_DIR AST_SYSTEM_NAME AST_ENTITY_ID
     AST_RUN_USER AST_SIP_BIND AST_SIP_PORT AST_HTTP_PORT AST_RTP_START AST_RTP_END
     AST_UDPTL_START AST_UDPTL_END ARI_USER ARI_PASSWORD HOTLINE_ARI_APP
+    AST_SIP_TLS_PORT AST_SIP_TLS_CERT AST_SIP_TLS_KEY AST_AGENT_NETWORKS
+    AST_AMI_PORT AMI_USER AMI_PASSWORD
     CARRIER_IP CARRIER_PORT DUTYLINE_HOST DUTYLINE_PORT HOTLINE_SOUNDS_DIR
 )
 
@@ -233,9 +252,10 @@ cmd_up() {
     cmd_install
     ensure_postgres_running
     ensure_nats_running
+    ensure_hotline_nats_running
     render_prompts
     start_asterisk_instance dev
-    log "up: Asterisk 'dev' (ARI app '${HOTLINE_ARI_APP}', user '$ARI_USER'), PostgreSQL :$PG_PORT, NATS :$NATS_PORT"
+    log "up: Asterisk 'dev' (ARI app '${HOTLINE_ARI_APP}', user '$ARI_USER'), PostgreSQL :$PG_PORT, NATS :$HOTLINE_NATS_PORT (login; tests' :$NATS_PORT)"
 }
 
 # Render an instance's configuration for an Asterisk that runs outside our
@@ -259,6 +279,7 @@ cmd_services() {
 cmd_down() {
     require_root_user
     stop_asterisk_instance dev
+    stop_hotline_nats
     stop_nats_if_ours
     stop_postgres_if_ours
 }
@@ -298,6 +319,7 @@ cmd_status() {
     if pg_answers; then echo "PostgreSQL: answers on 127.0.0.1:$PG_PORT"; else echo "PostgreSQL: not answering on 127.0.0.1:$PG_PORT"; fi
     if tcp_answers 127.0.0.1 "$NATS_PORT"; then echo "NATS: answers on 127.0.0.1:$NATS_PORT"; else echo "NATS: not answering on 127.0.0.1:$NATS_PORT"; fi
     [[ -n $(state_get nats_started) ]] && echo "  (nats-server started by stack.sh: $(state_get nats_started))"
+    if tcp_answers 127.0.0.1 "$HOTLINE_NATS_PORT"; then echo "NATS (services, login): answers on 127.0.0.1:$HOTLINE_NATS_PORT"; else echo "NATS (services, login): not answering on 127.0.0.1:$HOTLINE_NATS_PORT"; fi
     [[ -n $(state_get postgres_started) ]] && echo "  (PostgreSQL $(state_get postgres_started)/main started by stack.sh)"
     return 0
 }

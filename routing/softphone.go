@@ -38,6 +38,10 @@ type Softphones struct {
 	interval time.Duration
 	// Transport is the PJSIP WebSocket transport (pjsip.conf [transport-ws]).
 	Transport string
+	// ACL is the named ACL (acl.conf) the endpoints accept requests through:
+	// the browsers' SIP comes only from casework's proxy on loopback
+	// (issue 14; empty: none).
+	ACL string
 
 	mu     sync.Mutex
 	active map[string]string // staff number -> token that provisioned it
@@ -50,7 +54,7 @@ func NewSoftphones(cfg SIPConfig, auth TokenVerifier, s *Service, interval time.
 		interval = 30 * time.Second
 	}
 	return &Softphones{cfg: cfg, auth: auth, svc: s, log: log, interval: interval, Transport: "transport-ws",
-		active: map[string]string{}}
+		ACL: "agent-desk", active: map[string]string{}}
 }
 
 // browserAccount is what the page's SIP user agent registers with.
@@ -128,7 +132,7 @@ func (sp *Softphones) provision(ctx context.Context, id Identity, token string) 
 	if name == "" {
 		name = staff
 	}
-	if err := sp.cfg.Put(ctx, class, "endpoint", staff, fields(
+	ep := fields(
 		"transport", sp.Transport, "context", "agents", "auth", staff, "aors", staff,
 		"disallow", "all", "allow", "alaw,ulaw",
 		// webrtc=yes: AVPF, DTLS-SRTP with a generated certificate, rtcp-mux and
@@ -138,7 +142,11 @@ func (sp *Softphones) provision(ctx context.Context, id Identity, token string) 
 		"device_state_busy_at", "1", "send_pai", "yes", "trust_id_outbound", "yes",
 		"allow_transfer", "no", "dtmf_mode", "rfc4733",
 		"callerid", fmt.Sprintf("%q <%s>", name, staff),
-	)); err != nil {
+	)
+	if sp.ACL != "" {
+		ep = append(ep, ari.Field{Attribute: "acl", Value: sp.ACL})
+	}
+	if err := sp.cfg.Put(ctx, class, "endpoint", staff, ep); err != nil {
 		return browserAccount{}, err
 	}
 	sp.mu.Lock()

@@ -5,8 +5,10 @@ package eventbus
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -51,6 +53,17 @@ type Config struct {
 	// as poison (default 10). An event that breaks the contract is parked
 	// at once.
 	MaxAttempts int
+
+	// User and Password are this service's NATS credentials (access.go has
+	// what each user may do). Empty only in the demo profile against a
+	// server without authorization.
+	User     string
+	Password string
+	// CAFile verifies the server's certificate (tls:// URLs); CertFile and
+	// KeyFile present a client certificate to a server that asks for one.
+	CAFile   string
+	CertFile string
+	KeyFile  string
 }
 
 // Validate reports configuration mistakes before anything connects.
@@ -64,6 +77,12 @@ func (c Config) Validate() error {
 	}
 	if c.SubjectRoot == "" || strings.ContainsAny(c.SubjectRoot, " *>") {
 		problems = append(problems, fmt.Sprintf("subject root %q must be non-empty, without * >", c.SubjectRoot))
+	}
+	if (c.User == "") != (c.Password == "") {
+		problems = append(problems, "NATS user and password go together")
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		problems = append(problems, "NATS client certificate and key go together")
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("eventbus config: %s", strings.Join(problems, "; "))
@@ -97,7 +116,11 @@ func (c Config) withDefaults() Config {
 // keeps retrying in the background, and publishers spool meanwhile, because a broker
 // outage must not stop the hotline from answering calls.
 func Connect(cfg Config, name string, log *zap.Logger) (*nats.Conn, error) {
-	nc, err := nats.Connect(cfg.URL,
+	opts, err := DialOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts,
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(true),
@@ -108,11 +131,47 @@ func Connect(cfg Config, name string, log *zap.Logger) (*nats.Conn, error) {
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("nats reconnected", zap.String("url", nc.ConnectedUrlRedacted()))
 		}),
+		// Permission violations and refused logins arrive asynchronously: a
+		// publish the rules deny is dropped by the server, and this is the
+		// only place the service hears of it.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			f := []zap.Field{zap.String("user", cfg.User), zap.Error(err)}
+			if sub != nil {
+				f = append(f, zap.String("subject", sub.Subject))
+			}
+			log.Error("nats error", f...)
+		}),
 	)
+	nc, err := nats.Connect(cfg.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to nats %s: %w", cfg.URL, err)
 	}
 	return nc, nil
+}
+
+// DialOptions are the credentials and TLS settings of cfg as nats.go options,
+// for Connect and for the one-shot connections of hotlinectl. With a user the
+// reply inbox is the user's own (InboxPrefix), the only one the rules let it
+// subscribe to.
+func DialOptions(cfg Config) ([]nats.Option, error) {
+	var opts []nats.Option
+	if cfg.User != "" {
+		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password), nats.CustomInboxPrefix(InboxPrefix(cfg.User)))
+	}
+	// Secure first: it replaces the TLS config the options below fill in.
+	if cfg.CAFile != "" || cfg.CertFile != "" || strings.HasPrefix(cfg.URL, "tls://") {
+		opts = append(opts, nats.Secure(&tls.Config{MinVersion: tls.VersionTLS12}))
+	}
+	if cfg.CAFile != "" {
+		if _, err := os.Stat(cfg.CAFile); err != nil {
+			return nil, fmt.Errorf("nats CA file: %w", err)
+		}
+		opts = append(opts, nats.RootCAs(cfg.CAFile))
+	}
+	if cfg.CertFile != "" {
+		opts = append(opts, nats.ClientCert(cfg.CertFile, cfg.KeyFile))
+	}
+	return opts, nil
 }
 
 // DefaultDuplicateWindow: a day of event IDs (see Config.DuplicateWindow).

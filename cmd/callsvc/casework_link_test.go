@@ -106,9 +106,7 @@ func TestRevokedTokenStopsAtOnce(t *testing.T) {
 	defer hs.Close()
 	users := store.NewUsers(pool)
 	tok, secret := agentToken(t, users)
-	cfg, err := loadConfig(func(k string) string {
-		return map[string]string{"HOTLINE_ARI_USER": "hotline", "HOTLINE_ARI_PASSWORD": "ari-secret-for-tests"}[k]
-	})
+	cfg, err := loadConfig(envOf(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,6 +59,10 @@ type config struct {
 	Recovery recoveryConfig
 	// The agent queue (issue 5).
 	Routing routingConfig
+	// SIP guard: failed authentications and contact takeovers (issue 14).
+	SIPGuard sipGuardConfig
+	// SoftphoneACL is the named ACL of the browser softphones' endpoints.
+	SoftphoneACL string
 }
 
 // defaultCaseworkURL is where the agents' API finds casework when
@@ -102,7 +106,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	e.Check(c.ARI.RequestTimeout <= 0, "HOTLINE_ARI_REQUEST_TIMEOUT must be positive")
 	// HOTLINE_PPROF [false]: /debug/pprof/ on HOTLINE_CALLSVC_HTTP_ADDR.
 	c.Pprof = e.Bool("HOTLINE_PPROF", false)
-	c.Bus = svc.BusConfig(e)
+	c.Bus = svc.BusConfig(e, c.Profile)
 	c.DrainTimeout = e.Duration("HOTLINE_DRAIN_TIMEOUT", 30*time.Second)
 	c.MaxCallTime = e.Duration("HOTLINE_MAX_CALL_TIME", 2*time.Hour)
 
@@ -214,6 +218,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.Recovery = recoverySettings(e, c)
 	c.Routing = routingSettings(e, c)
+	c.SIPGuard = sipGuardSettings(e, c.Profile)
+	c.SoftphoneACL = e.Str("HOTLINE_SOFTPHONE_ACL", "agent-desk")
 	if err := e.Err(); err != nil {
 		return c, err
 	}

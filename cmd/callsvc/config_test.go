@@ -7,7 +7,8 @@ import (
 )
 
 // baseEnv is the least a production start needs.
-var baseEnv = map[string]string{"HOTLINE_ARI_USER": "hotline", "HOTLINE_ARI_PASSWORD": "ari-secret-for-tests"}
+var baseEnv = map[string]string{"HOTLINE_NATS_USER": "callsvc", "HOTLINE_NATS_PASSWORD": "nats-secret-for-tests",
+	"HOTLINE_ARI_USER": "hotline", "HOTLINE_ARI_PASSWORD": "ari-secret-for-tests", "HOTLINE_AMI_PASSWORD": "ami-secret-for-tests"}
 
 func envOf(over map[string]string) func(string) string {
 	return func(k string) string {
@@ -68,6 +69,7 @@ func TestConfigInvalid(t *testing.T) {
 		{"HOTLINE_ARI_USER", "", "HOTLINE_ARI_USER is required"},
 		{"HOTLINE_ARI_PASSWORD", "demo", "HOTLINE_ARI_PASSWORD uses a demo value"},
 		{"HOTLINE_PROFILE", "staging", "HOTLINE_PROFILE"},
+		{"HOTLINE_NATS_USER", "", "HOTLINE_NATS_USER and HOTLINE_NATS_PASSWORD(_FILE) are required outside the demo profile"},
 		{"HOTLINE_ARI_MAX_CONNS", "0", "HOTLINE_ARI_MAX_CONNS"},
 		{"HOTLINE_SERVICE_MODE", "sometimes", "sometimes"},
 		{"HOTLINE_MENU_FIRST_TIMEOUT", "500ms", "HOTLINE_MENU_FIRST_TIMEOUT"},
@@ -112,5 +114,43 @@ func TestConfigAllProblemsAtOnce(t *testing.T) {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("%v: %s not reported", err, key)
 		}
+	}
+}
+
+// TestSIPGuardConfig: the guard is on by default and then needs its AMI
+// password (never a demo one in production); its policy is validated.
+func TestSIPGuardConfig(t *testing.T) {
+	c, err := loadConfig(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := c.SIPGuard
+	if !g.Enabled || g.AMI.Addr != "127.0.0.1:5038" || g.AMI.Username != "hotline-guard" || g.Policy.MaxFailures != 5 ||
+		g.Policy.Window != time.Minute || g.Policy.BlockFor != 15*time.Minute || len(g.Policy.Exempt) != 2 ||
+		c.SoftphoneACL != "agent-desk" {
+		t.Errorf("defaults: %+v, softphone ACL %q", g, c.SoftphoneACL)
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string // part of the error; "" = valid
+	}{
+		{"no AMI password", map[string]string{"HOTLINE_AMI_PASSWORD": ""}, "HOTLINE_AMI_PASSWORD is required"},
+		{"demo AMI password in production", map[string]string{"HOTLINE_AMI_PASSWORD": "hotline-demo-ami-password"}, "demo value"},
+		{"guard off needs no password", map[string]string{"HOTLINE_SIP_GUARD": "off", "HOTLINE_AMI_PASSWORD": ""}, ""},
+		{"zero failures", map[string]string{"HOTLINE_SIP_AUTH_MAX_FAILURES": "0"}, "HOTLINE_SIP_AUTH_MAX_FAILURES"},
+		{"bad exempt", map[string]string{"HOTLINE_SIP_GUARD_EXEMPT": "10.0.0.0/33"}, "HOTLINE_SIP_GUARD_EXEMPT"},
+		{"no exemption", map[string]string{"HOTLINE_SIP_GUARD_EXEMPT": "none"}, ""},
+		{"short block", map[string]string{"HOTLINE_SIP_BLOCK_FOR": "10ms"}, "HOTLINE_SIP_BLOCK_FOR"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadConfig(envOf(tc.env))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("error %v, want one about %s", err, tc.want)
+			}
+		})
 	}
 }

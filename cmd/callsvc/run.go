@@ -183,6 +183,10 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if phones != nil {
 		g.Go(func() error { return phones.Run(ariCtx) })
 	}
+	// SIP guard (issue 14): blocks password guessers, reports contact takeovers.
+	for _, fn := range startSIPGuard(cfg, reg, log) {
+		g.Go(func() error { return fn(ariCtx) })
+	}
 	if callbacks != nil {
 		// Requests are taken and new callbacks started until SIGTERM; calls in
 		// progress then finish within the drain like any other call.

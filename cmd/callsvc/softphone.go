@@ -24,6 +24,7 @@ func attachSoftphones(h ivr.HumanService, mux *http.ServeMux, cfg config, log *z
 	}
 	dyn := &ari.DynamicConfig{URL: cfg.ARI.URL, Username: cfg.ARI.Username, Password: cfg.ARI.Password}
 	sp := routing.NewSoftphones(dyn, hs.auth, hs.Service, softphoneCheck, log.Named("softphones"))
+	sp.ACL = cfg.SoftphoneACL
 	hs.SoftphoneRoutes(mux, hs.auth, sp)
 	return sp
 }

@@ -89,7 +89,7 @@ func TestClaimRecoveryLogsOnlyWhatHappened(t *testing.T) {
 func TestConfigClaimTimeout(t *testing.T) {
 	for v, want := range map[string]time.Duration{"": 5 * time.Minute, "30s": 30 * time.Second, "0": 0, "-1m": 0, "soon": 0} {
 		cfg, err := loadConfig(func(k string) string {
-			return map[string]string{"HOTLINE_DATABASE_URL": "postgres://x/y", "HOTLINE_CLAIM_TIMEOUT": v}[k]
+			return map[string]string{"HOTLINE_NATS_USER": "casework", "HOTLINE_NATS_PASSWORD": "nats-secret-for-tests", "HOTLINE_DATABASE_URL": "postgres://x/y", "HOTLINE_CLAIM_TIMEOUT": v}[k]
 		})
 		switch {
 		case want == 0 && (err == nil || !strings.Contains(err.Error(), "HOTLINE_CLAIM_TIMEOUT")):

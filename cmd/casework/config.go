@@ -81,7 +81,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 				"the database URL uses a demo password outside the demo profile")
 		}
 	}
-	c.Bus = svc.BusConfig(e)
+	c.Bus = svc.BusConfig(e, c.Profile)
 	c.Bus.Manage = true // casework owns the stream's settings
 	// HOTLINE_EVENT_MAX_ATTEMPTS [10]: deliveries of an event that keeps failing
 	// (not an outage) before it is parked in dead_events (hotlinectl events replay).

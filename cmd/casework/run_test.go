@@ -12,13 +12,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
 	"github.com/hotline12345/hotline/casework/domain"
+	"github.com/hotline12345/hotline/casework/event"
+	"github.com/hotline12345/hotline/casework/eventbus"
 	"github.com/hotline12345/hotline/casework/eventbus/natstest"
 	"github.com/hotline12345/hotline/casework/store/pgtest"
 )
 
 func TestConfigRefusesUnknownPolicyAndWeakToken(t *testing.T) {
-	base := map[string]string{"HOTLINE_DATABASE_URL": "postgres://x/y"}
+	base := map[string]string{"HOTLINE_NATS_USER": "casework", "HOTLINE_NATS_PASSWORD": "nats-secret-for-tests", "HOTLINE_DATABASE_URL": "postgres://x/y"}
 	for _, tc := range []struct {
 		env  map[string]string
 		want string
@@ -46,9 +53,16 @@ func TestConfigRefusesUnknownPolicyAndWeakToken(t *testing.T) {
 // TestServiceServesCaseAPI starts the whole binary's wiring on a fresh database
 // and stream: public Open311, the authenticated case API refusing anonymous
 // callers, the self-service token, and the escalation and outbox metrics.
+// NATS is a private server with the production rules (eventbus access.go):
+// casework runs as its user, and a call event from the call service's user
+// is stored, and the calendar it publishes reaches the call service's watch.
 func TestServiceServesCaseAPI(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	bus := natstest.Config(t, natstest.URL())
+	scope := eventbus.DefaultScope()
+	scope.Stream, scope.SubjectRoot, scope.PopSubject = bus.Stream, bus.SubjectRoot, bus.SubjectRoot+"_agents"
+	nsrv := natstest.StartAuthServer(t, scope, "")
+	bus.URL = nsrv.URL
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +70,7 @@ func TestServiceServesCaseAPI(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	env := map[string]string{
-		"HOTLINE_DATABASE_URL": dsn, "HOTLINE_NATS_URL": bus.URL, "HOTLINE_STREAM": bus.Stream,
+		"HOTLINE_NATS_USER": "casework", "HOTLINE_NATS_PASSWORD": nsrv.Passwords[eventbus.UserCasework], "HOTLINE_DATABASE_URL": dsn, "HOTLINE_NATS_URL": bus.URL, "HOTLINE_STREAM": bus.Stream,
 		"HOTLINE_SUBJECT_ROOT": bus.SubjectRoot, "HOTLINE_CASEWORK_HTTP_ADDR": addr,
 		"HOTLINE_CASEWORK_TOKEN": "selfservice-token-for-tests", "HOTLINE_LOG_LEVEL": "warn",
 		"HOTLINE_ESCALATION_INTERVAL": "200ms",
@@ -94,6 +108,54 @@ func TestServiceServesCaseAPI(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The call service's side, with its own user: a call event is stored,
+	// the calendar casework published at start reaches its watch.
+	csCfg := nsrv.As(bus, eventbus.UserCallService)
+	opts, err := eventbus.DialOptions(csCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(bus.URL, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	env1, _ := event.New(event.CallStarted, "test", "call-acl-1", event.CallStartedPayload{Caller: "13800138000", Called: "12345", Direction: "inbound"})
+	data, _ := json.Marshal(env1)
+	if _, err := js.Publish(context.Background(), event.Subject(bus.SubjectRoot, event.CallStarted), data, jetstream.WithMsgID(env1.ID)); err != nil {
+		t.Fatalf("call service publishes: %v", err)
+	}
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	got := make(chan eventbus.CalendarSnapshot, 1)
+	go func() {
+		_ = eventbus.WatchCalendar(wctx, js, eventbus.CalendarBucket(bus.Stream), 200*time.Millisecond, zap.NewNop(),
+			func(s eventbus.CalendarSnapshot) {
+				select {
+				case got <- s:
+				default:
+				}
+			})
+	}()
+	select {
+	case <-got:
+	case <-wctx.Done():
+		t.Error("the call service's watch got no calendar from casework")
+	}
+	wcancel()
+	pool, err := pgxpool.New(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	stored := false
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && !stored; time.Sleep(100 * time.Millisecond) {
+		_ = pool.QueryRow(context.Background(), `SELECT count(*) = 1 FROM events WHERE call_id = 'call-acl-1'`).Scan(&stored)
+	}
+	if !stored {
+		t.Error("casework did not store the call service's event")
+	}
+
 	s, body := get("/open311/v2/services.json", "")
 	var services []map[string]any
 	if s != 200 || json.Unmarshal([]byte(body), &services) != nil || len(services) != 6 {
@@ -135,7 +197,7 @@ func TestConfigRegions(t *testing.T) {
 		{filepath.Join(dir, "missing.csv"), "", "HOTLINE_REGIONS"},
 	} {
 		cfg, err := loadConfig(func(k string) string {
-			return map[string]string{"HOTLINE_DATABASE_URL": "postgres://x/y", "HOTLINE_REGIONS": tc.path}[k]
+			return map[string]string{"HOTLINE_NATS_USER": "casework", "HOTLINE_NATS_PASSWORD": "nats-secret-for-tests", "HOTLINE_DATABASE_URL": "postgres://x/y", "HOTLINE_REGIONS": tc.path}[k]
 		})
 		if tc.want != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {

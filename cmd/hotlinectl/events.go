@@ -15,6 +15,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hotline12345/hotline/casework/eventbus"
 )
 
 func cmdEventsDead(ctx context.Context, c *cli, args []string) error {
@@ -73,7 +75,14 @@ func cmdEventsReplay(ctx context.Context, c *cli, args []string) error {
 	if (id == 0) == !all {
 		return usageErr("events replay: give --id N or --all")
 	}
-	nc, err := nats.Connect(c.cfg.NatsURL, nats.Name("hotlinectl"), nats.Timeout(5*time.Second))
+	if c.cfg.BusErr != nil {
+		return fmt.Errorf("events replay: %w", c.cfg.BusErr)
+	}
+	opts, err := eventbus.DialOptions(c.cfg.Bus)
+	if err != nil {
+		return err
+	}
+	nc, err := nats.Connect(c.cfg.NatsURL, append(opts, nats.Name("hotlinectl"), nats.Timeout(5*time.Second))...)
 	if err != nil {
 		return fmt.Errorf("NATS %s: %w", c.cfg.NatsURL, err)
 	}

@@ -60,17 +60,33 @@ func TestPoisonEventsParkedConsumerGoesOnReplayWorks(t *testing.T) {
 	if _, err := store.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
+	// A private server with the production rules: the consumer runs as
+	// casework, the events come from the call service's user and the replay
+	// is hotlinectl's, each with only its own rights.
 	cfg := natstest.Config(t, natstest.URL())
 	cfg.MaxAttempts, cfg.AckWait = 3, 5*time.Second
-	nc, err := nats.Connect(cfg.URL)
-	if err != nil {
+	scope := eventbus.DefaultScope()
+	scope.Stream, scope.SubjectRoot, scope.PopSubject = cfg.Stream, cfg.SubjectRoot, cfg.SubjectRoot+"_agents"
+	srv := natstest.StartAuthServer(t, scope, "")
+	cfg.URL = srv.URL
+	dial := func(user string) *nats.Conn {
+		opts, err := eventbus.DialOptions(srv.As(cfg, user))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err := nats.Connect(cfg.URL, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		return nc
+	}
+	nc := dial(eventbus.UserCasework)
+	cw, _ := jetstream.New(nc)
+	if _, err := eventbus.EnsureStream(ctx, cw, cfg); err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	if _, err := eventbus.EnsureStream(ctx, js, cfg); err != nil {
-		t.Fatal(err)
-	}
+	js, _ := jetstream.New(dial(eventbus.UserCallService))
 	es := store.NewEventStore(pool)
 	store.RegisterVoiceProjections(es)
 	h := &buggyStore{EventStore: es}
@@ -138,7 +154,8 @@ func TestPoisonEventsParkedConsumerGoesOnReplayWorks(t *testing.T) {
 	h.mu.Lock()
 	h.fixed = true
 	h.mu.Unlock()
-	c := ctl{t: t, env: map[string]string{"HOTLINE_DATABASE_URL": dbURL, "HOTLINE_NATS_URL": cfg.URL}}
+	c := ctl{t: t, env: map[string]string{"HOTLINE_DATABASE_URL": dbURL, "HOTLINE_NATS_URL": cfg.URL,
+		"HOTLINE_NATS_USER": eventbus.UserOperator, "HOTLINE_NATS_PASSWORD": srv.Passwords[eventbus.UserOperator]}}
 	out := c.must("events", "dead")
 	if strings.Count(out, cfg.SubjectRoot+".call.") != 2 {
 		t.Errorf("events dead:\n%s", out)

@@ -15,7 +15,9 @@ import (
 
 	"github.com/hotline12345/hotline/casework/access"
 	"github.com/hotline12345/hotline/casework/domain"
+	"github.com/hotline12345/hotline/casework/eventbus"
 	"github.com/hotline12345/hotline/casework/store"
+	"github.com/hotline12345/hotline/cmd/internal/svc"
 )
 
 const usage = `usage: hotlinectl <command> [flags]
@@ -52,12 +54,22 @@ const usage = `usage: hotlinectl <command> [flags]
                                               (broken contract, or failing N times)
   events replay --id N | --all                publish parked messages to the stream again
                                               (after the cause is fixed); removes them
+  nats-config --password-dir DIR [--generate] [--tls-cert F --tls-key F [--tls-verify-ca F]]
+                                              print the nats-server authorization (users
+                                              callsvc, casework, hotlinectl; bcrypt hashes;
+                                              per-subject permissions) for the stream and
+                                              subject root of HOTLINE_STREAM/_SUBJECT_ROOT;
+                                              passwords in DIR/USER.password (no database)
 
 environment:
   HOTLINE_DATABASE_URL     PostgreSQL URL (required)
   HOTLINE_DUTYLINE_TRUNKS  comma-separated PJSIP trunks duty lines may be
                            dialled through (default: dutylines)
   HOTLINE_NATS_URL         NATS for events replay (default: nats://127.0.0.1:4222)
+  HOTLINE_NATS_USER, HOTLINE_NATS_PASSWORD(_FILE), HOTLINE_NATS_CA_FILE,
+  HOTLINE_NATS_CERT_FILE, HOTLINE_NATS_KEY_FILE
+                           hotlinectl's NATS user (hotlinectl) and TLS; required for
+                           events replay unless HOTLINE_PROFILE=demo
 `
 
 // errUsage marks mistakes in the command line; main prints the usage for them.
@@ -72,6 +84,11 @@ type config struct {
 	DatabaseURL string
 	Trunks      []string
 	NatsURL     string
+	// Bus holds the NATS URL, credentials and TLS of events replay; BusErr
+	// is why they are unusable (no credentials outside the demo profile),
+	// reported by the commands that connect, not by the others.
+	Bus    eventbus.Config
+	BusErr error
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -79,6 +96,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.NatsURL == "" {
 		c.NatsURL = "nats://127.0.0.1:4222"
 	}
+	e := svc.NewEnv(getenv)
+	profile := e.OneOf("HOTLINE_PROFILE", svc.ProfileProduction, svc.ProfileDemo, svc.ProfileProduction)
+	c.Bus.URL = c.NatsURL
+	svc.BusCredentials(e, profile, &c.Bus)
+	c.BusErr = e.Err()
 	if c.DatabaseURL == "" {
 		return c, errors.New("HOTLINE_DATABASE_URL is required (e.g. postgres://hotline@127.0.0.1:5432/hotline?sslmode=disable)")
 	}
@@ -132,12 +154,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"calendar show":   cmdCalendarShow,
 		"events dead":     cmdEventsDead,
 		"events replay":   cmdEventsReplay,
+		"nats-config":     nil, // handled above: needs no database
 	}
 	h, ok := handlers[cmd]
 	if !ok {
 		return usageErr("unknown command %q", cmd)
 	}
 
+	if cmd == "nats-config" {
+		return cmdNATSConfig(getenv, args, &cli{stdout: stdout, stderr: stderr})
+	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err

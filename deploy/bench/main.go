@@ -9,9 +9,11 @@
 // read it is in docs/capacity.md.
 //
 // It brings up what the e2e tests do (deploy/e2e/main_test.go): a private
-// Asterisk instance on free ports through deploy/stack.sh, a database and a
-// stream of its own on the machine's PostgreSQL and NATS, and the real casework
-// and callsvc binaries in the production profile with HOTLINE_SERVICE_MODE=closed.
+// Asterisk instance on free ports through deploy/stack.sh, a database of its
+// own on the machine's PostgreSQL, a nats-server of its own with the production
+// users and permissions (casework/eventbus/access.go), and the real casework
+// and callsvc binaries in the production profile with HOTLINE_SERVICE_MODE=closed,
+// each with its own NATS credentials.
 // Everything is on loopback and removed at the end.
 package main
 
@@ -35,7 +37,6 @@ type config struct {
 	outDir      string
 	dataDir     string
 	pgAdminURL  string
-	natsURL     string
 	quick       bool
 	rates       []int
 	step        time.Duration // how long each step places calls
@@ -71,7 +72,6 @@ func loadConfig() (config, error) {
 		outDir:      envOr("BENCH_OUT", "bench-results"),
 		dataDir:     envOr("HOTLINE_DATA_DIR", "/var/lib/hotline12345"),
 		pgAdminURL:  envOr("HOTLINE_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
-		natsURL:     envOr("HOTLINE_TEST_NATS_URL", "nats://127.0.0.1:4222"),
 		quick:       quick,
 		step:        time.Duration(intVar("BENCH_STEP_SECONDS", def("25", "5"), 1, 600)) * time.Second,
 		callHold:    time.Duration(intVar("BENCH_CALL_SECONDS", "10", 1, 600)) * time.Second,

@@ -20,10 +20,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hotline12345/hotline/casework/eventbus"
+	"github.com/hotline12345/hotline/casework/eventbus/natstest"
 )
 
 // carrierIP is where the carrier's calls come from (the carrier endpoint of
@@ -38,12 +37,19 @@ type stack struct {
 	instance string
 	sipPort  int
 	httpPort int
+	tlsPort  int // SIP over TLS
+	amiPort  int // the SIP guard's AMI
+	amiPass  string
 	ariUser  string
 	ariPass  string
 	astPID   int
 	dbName   string
 	dbURL    string
 	bus      eventbus.Config
+	// nats is the run's own nats-server with the production rules
+	// (casework/eventbus/access.go): the services run in the production
+	// profile, each as its own NATS user.
+	nats     *natstest.AuthServer
 	pool     *pgxpool.Pool
 	rtpSink  *net.UDPConn
 	services []*service // started order; stopped in reverse
@@ -59,6 +65,7 @@ func up(ctx context.Context, cfg config, runDir string) (s *stack, err error) {
 		instance: fmt.Sprintf("bench%d", os.Getpid()),
 		ariUser:  "bench",
 		ariPass:  randomHex(12),
+		amiPass:  randomHex(12),
 	}
 	defer func() {
 		if err != nil {
@@ -69,6 +76,12 @@ func up(ctx context.Context, cfg config, runDir string) (s *stack, err error) {
 		return s, err
 	}
 	if s.httpPort, err = freePort("tcp", "127.0.0.1"); err != nil {
+		return s, err
+	}
+	if s.tlsPort, err = freePort("tcp", "127.0.0.1"); err != nil {
+		return s, err
+	}
+	if s.amiPort, err = freePort("tcp", "127.0.0.1"); err != nil {
 		return s, err
 	}
 	// The callers' media goes to a socket that is never read: Asterisk's RTP
@@ -102,12 +115,21 @@ func up(ctx context.Context, cfg config, runDir string) (s *stack, err error) {
 		return s, err
 	}
 	id := randomHex(4)
-	s.bus = eventbus.Config{URL: cfg.natsURL, Stream: "HOTLINE_BENCH_" + strings.ToUpper(id), SubjectRoot: "hotlinebench_" + id}
+	s.bus = eventbus.Config{Stream: "HOTLINE_BENCH_" + strings.ToUpper(id), SubjectRoot: "hotlinebench_" + id}
+	scope := eventbus.DefaultScope()
+	scope.Stream, scope.SubjectRoot, scope.PopSubject = s.bus.Stream, s.bus.SubjectRoot, s.bus.SubjectRoot+"_agents"
+	if s.nats, err = natstest.LaunchAuth(filepath.Join(s.binDir, "nats"), scope, ""); err != nil {
+		return s, err
+	}
+	s.bus.URL = s.nats.URL
 	env, callHTTP, caseHTTP, err := s.serviceEnv()
 	if err != nil {
 		return s, err
 	}
-	cw, err := startService(ctx, filepath.Join(s.binDir, "casework"), env, filepath.Join(runDir, "casework.log"), "http://"+caseHTTP+"/readyz")
+	as := func(user string) []string {
+		return append(env, "HOTLINE_NATS_USER="+user, "HOTLINE_NATS_PASSWORD="+s.nats.Passwords[user])
+	}
+	cw, err := startService(ctx, filepath.Join(s.binDir, "casework"), as(eventbus.UserCasework), filepath.Join(runDir, "casework.log"), "http://"+caseHTTP+"/readyz")
 	if err != nil {
 		return s, err
 	}
@@ -115,7 +137,7 @@ func up(ctx context.Context, cfg config, runDir string) (s *stack, err error) {
 	if s.pool, err = pgxpool.New(ctx, s.dbURL); err != nil {
 		return s, fmt.Errorf("database pool: %w", err)
 	}
-	if s.callsvc, err = startService(ctx, filepath.Join(s.binDir, "callsvc"), env, filepath.Join(runDir, "callsvc.log"), "http://"+callHTTP+"/readyz"); err != nil {
+	if s.callsvc, err = startService(ctx, filepath.Join(s.binDir, "callsvc"), as(eventbus.UserCallService), filepath.Join(runDir, "callsvc.log"), "http://"+callHTTP+"/readyz"); err != nil {
 		return s, err
 	}
 	s.services = append(s.services, s.callsvc)
@@ -149,6 +171,8 @@ func (s *stack) serviceEnv() (env []string, callHTTP, caseHTTP string, err error
 		fmt.Sprintf("HOTLINE_ARI_URL=http://127.0.0.1:%d/ari", s.httpPort),
 		"HOTLINE_ARI_USER="+s.ariUser,
 		"HOTLINE_ARI_PASSWORD="+s.ariPass,
+		fmt.Sprintf("HOTLINE_AMI_ADDR=127.0.0.1:%d", s.amiPort),
+		"HOTLINE_AMI_PASSWORD="+s.amiPass,
 		"HOTLINE_SPOOL_DIR="+filepath.Join(state, "spool", "callsvc"),
 		"HOTLINE_CALENDAR_CACHE="+filepath.Join(state, "calendar.json"),
 		"HOTLINE_VOICEMAIL_DIR="+filepath.Join(state, "voicemail"),
@@ -195,10 +219,8 @@ func (s *stack) down(ok bool) error {
 			errs = append(errs, err)
 		}
 	}
-	if s.bus.Stream != "" {
-		if err := deleteStream(ctx, s.bus); err != nil {
-			errs = append(errs, err)
-		}
+	if s.nats != nil {
+		s.nats.Stop() // its store goes with binDir
 	}
 	if s.rtpSink != nil {
 		_ = s.rtpSink.Close()
@@ -240,6 +262,9 @@ func (s *stack) stackCmd(ctx context.Context, args ...string) error {
 		"ARI_USER="+s.ariUser,
 		"ARI_PASSWORD="+s.ariPass,
 		"CARRIER_IP="+carrierIP,
+		fmt.Sprintf("AST_SIP_TLS_PORT=%d", s.tlsPort),
+		fmt.Sprintf("AST_AMI_PORT=%d", s.amiPort),
+		"AMI_PASSWORD="+s.amiPass,
 	)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -331,24 +356,6 @@ func (s *stack) dropDatabase(ctx context.Context) error {
 	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+s.dbName+" WITH (FORCE)"); err != nil {
 		return fmt.Errorf("drop %s: %w", s.dbName, err)
 	}
-	return nil
-}
-
-// deleteStream removes the run's stream and calendar bucket.
-func deleteStream(ctx context.Context, bus eventbus.Config) error {
-	nc, err := nats.Connect(bus.URL, nats.Timeout(2*time.Second))
-	if err != nil {
-		return fmt.Errorf("delete stream %s: %w", bus.Stream, err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("delete stream %s: %w", bus.Stream, err)
-	}
-	if err := js.DeleteStream(ctx, bus.Stream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-		return fmt.Errorf("delete stream %s: %w", bus.Stream, err)
-	}
-	_ = js.DeleteKeyValue(ctx, eventbus.CalendarBucket(bus.Stream))
 	return nil
 }
 

@@ -25,10 +25,7 @@ import (
 // ID), and reports how many the broker acknowledged.
 func loadEvents(t *testing.T, h *hotline, callPrefix string, n int, rate int) <-chan int {
 	t.Helper()
-	nc, err := nats.Connect(h.bus.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc := natsAs(t, h.bus.URL, serviceUser("callsvc"))
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)

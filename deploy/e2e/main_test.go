@@ -37,6 +37,9 @@ type stack struct {
 	instance string
 	sipPort  int
 	httpPort int
+	tlsPort  int // SIP over TLS
+	amiPort  int // the SIP guard's read-only AMI
+	amiPass  string
 	ariUser  string
 	ariPass  string
 	binDir   string
@@ -68,12 +71,19 @@ func setup(m *testing.M) (int, error) {
 		instance: fmt.Sprintf("e2e%d", os.Getpid()),
 		ariUser:  "e2e",
 		ariPass:  randomHex(12),
+		amiPass:  randomHex(12),
 		dataDir:  envOr("HOTLINE_DATA_DIR", "/var/lib/hotline12345"),
 	}
 	if st.sipPort, err = freePort("udp"); err != nil {
 		return 0, err
 	}
 	if st.httpPort, err = freePort("tcp"); err != nil {
+		return 0, err
+	}
+	if st.tlsPort, err = freePort("tcp"); err != nil {
+		return 0, err
+	}
+	if st.amiPort, err = freePort("tcp"); err != nil {
 		return 0, err
 	}
 	if st.rtpBase, err = rtpSlot(); err != nil {
@@ -103,6 +113,11 @@ func setup(m *testing.M) (int, error) {
 	if out, err := st.stackCmd("asterisk-start", st.instance); err != nil {
 		return 0, fmt.Errorf("start Asterisk instance: %w\n%s", err, out)
 	}
+	stopBus, err := startBus()
+	if err != nil {
+		return 0, err
+	}
+	defer stopBus()
 	code := 1
 	defer func() {
 		if out, err := st.stackCmd("asterisk-stop", st.instance); err != nil {
@@ -138,6 +153,12 @@ func (s *stack) stackCmd(args ...string) ([]byte, error) {
 		"ARI_USER="+s.ariUser,
 		"ARI_PASSWORD="+s.ariPass,
 		"CARRIER_IP="+carrierIP,
+		fmt.Sprintf("AST_SIP_TLS_PORT=%d", s.tlsPort),
+		fmt.Sprintf("AST_AMI_PORT=%d", s.amiPort),
+		"AMI_PASSWORD="+s.amiPass,
+		// Agents' phones only from 127.0.0.0/26: the SIP tests send from
+		// 127.0.0.100 to be outside (sip_security_test.go).
+		"AST_AGENT_NETWORKS="+agentNetwork,
 	)
 	return cmd.CombinedOutput()
 }
@@ -177,7 +198,7 @@ func beforeCallService(fn func(h *hotline)) option {
 
 func startHotline(t *testing.T, opts ...option) *hotline {
 	t.Helper()
-	bus := natstest.Config(t, natstest.URL())
+	bus := natstest.Config(t, busURL())
 	h := &hotline{t: t, bus: bus, dbURL: pgtest.NewDatabase(t), logDir: t.TempDir()}
 	if d := os.Getenv("E2E_KEEP_LOGS"); d != "" {
 		// Services' logs of a passing run, for a look at timings
@@ -198,6 +219,8 @@ func startHotline(t *testing.T, opts ...option) *hotline {
 		fmt.Sprintf("HOTLINE_ARI_URL=http://127.0.0.1:%d/ari", st.httpPort),
 		"HOTLINE_ARI_USER="+st.ariUser,
 		"HOTLINE_ARI_PASSWORD="+st.ariPass,
+		fmt.Sprintf("HOTLINE_AMI_ADDR=127.0.0.1:%d", st.amiPort),
+		"HOTLINE_AMI_PASSWORD="+st.amiPass,
 		"HOTLINE_SPOOL_DIR="+filepath.Join(t.TempDir(), "spool"),
 		// Each test's calendar cache of its own: a notice one test imports must not
 		// reach another's call service through the shared data directory.
@@ -253,7 +276,7 @@ func (h *hotline) start(name, readyURL string) *proc {
 		h.t.Fatal(err)
 	}
 	cmd := exec.Command(filepath.Join(st.binDir, name))
-	cmd.Env, cmd.Stdout, cmd.Stderr = h.env, f, f
+	cmd.Env, cmd.Stdout, cmd.Stderr = append(natsCreds(name), h.env...), f, f
 	if err := cmd.Start(); err != nil {
 		h.t.Fatalf("start %s: %v", name, err)
 	}

@@ -58,6 +58,10 @@ func init() {
 		fmt.Fprintf(&csv, "%s,e2e-agent-%s-pass,测试话务员%s,sip:%s@%s:%d\n", rtAgents[i].staff, rtAgents[i].staff,
 			rtAgents[i].staff, rtAgents[i].staff, rtAgents[i].ip, p)
 	}
+	// Agents whose phones register (SIP security tests): one over UDP, one
+	// that must use TLS and SRTP.
+	fmt.Fprintf(&csv, "%s,%s,测试话务员%s\n", regAgent, regAgentPass, regAgent)
+	fmt.Fprintf(&csv, "%s,%s,测试话务员%s,,tls\n", tlsAgent, tlsAgentPass, tlsAgent)
 	path := filepath.Join(os.TempDir(), fmt.Sprintf("hotline-e2e-agents-%d.csv", os.Getpid()))
 	if err := os.WriteFile(path, []byte(csv.String()), 0o644); err != nil {
 		return

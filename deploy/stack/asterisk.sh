@@ -22,6 +22,26 @@ set_instance_settings() {
     AST_SIP_BIND=${AST_SIP_BIND:-127.0.0.1}
     AST_SIP_PORT=${AST_SIP_PORT:-5060}
     AST_HTTP_PORT=${AST_HTTP_PORT:-8088}
+    AST_SIP_TLS_PORT=${AST_SIP_TLS_PORT:-5061}
+    AST_AMI_PORT=${AST_AMI_PORT:-5038}
+    AMI_USER=${AMI_USER:-hotline-guard}
+    # Given: used as is (must exist); otherwise made once per instance.
+    AST_SIP_TLS_CERT_GIVEN=${AST_SIP_TLS_CERT:-}
+    [[ -n $AST_SIP_TLS_CERT_GIVEN && -z ${AST_SIP_TLS_KEY:-} ]] && die "AST_SIP_TLS_CERT needs AST_SIP_TLS_KEY"
+    AST_SIP_TLS_CERT=${AST_SIP_TLS_CERT:-$AST_INSTANCE_DIR/lib/keys/sip-tls.crt}
+    AST_SIP_TLS_KEY=${AST_SIP_TLS_KEY:-$AST_INSTANCE_DIR/lib/keys/sip-tls.key}
+    if [[ -z ${AST_AGENT_NETWORKS:-} ]]; then
+        # Loopback: nobody outside this machine until the operator names the
+        # agents' networks (safe, and loud: agents cannot register).
+        AST_AGENT_NETWORKS=127.0.0.0/8
+        [[ $HOTLINE_PROFILE == demo ]] || warn "AST_AGENT_NETWORKS not set: agents' SIP phones may register from this machine only"
+    fi
+    local net
+    for net in ${AST_AGENT_NETWORKS//,/ }; do
+        [[ $net =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$ || $net =~ ^[0-9A-Fa-f:]+/[0-9]{1,3}$ ]] ||
+            die "AST_AGENT_NETWORKS: '$net' is not a CIDR (e.g. 10.12.0.0/16)"
+    done
+    [[ $AMI_USER =~ ^[A-Za-z0-9._-]+$ ]] || die "AMI_USER may contain only letters, digits, . _ -"
     AST_RTP_START=${AST_RTP_START:-10000}
     AST_RTP_END=${AST_RTP_END:-10999}
     AST_UDPTL_START=${AST_UDPTL_START:-4000}
@@ -50,7 +70,7 @@ set_instance_settings() {
     [[ $ARI_PASSWORD =~ ^[^[:space:]\;\"\'\\]+$ ]] || die "ARI_PASSWORD must not contain whitespace, ; quotes or backslashes"
     [[ $HOTLINE_ARI_APP =~ ^[A-Za-z0-9._-]+$ ]] || die "HOTLINE_ARI_APP may contain only letters, digits, . _ -"
     local p
-    for p in AST_SIP_PORT AST_HTTP_PORT AST_RTP_START AST_RTP_END AST_UDPTL_START AST_UDPTL_END CARRIER_PORT DUTYLINE_PORT; do
+    for p in AST_SIP_PORT AST_SIP_TLS_PORT AST_AMI_PORT AST_HTTP_PORT AST_RTP_START AST_RTP_END AST_UDPTL_START AST_UDPTL_END CARRIER_PORT DUTYLINE_PORT; do
         if ! [[ ${!p} =~ ^[0-9]+$ ]] || ((${!p} < 1 || ${!p} > 65535)); then
             die "$p=${!p} is not a port number"
         fi
@@ -129,6 +149,12 @@ check_ports_free() {
     busy=$(ss -Hltn "( sport = :$AST_HTTP_PORT )" | awk -v p=":$AST_HTTP_PORT" \
         '$4 == "127.0.0.1" p || $4 == "0.0.0.0" p || $4 == "*" p || $4 == "[::]" p')
     [[ -z $busy ]] || die "TCP 127.0.0.1:$AST_HTTP_PORT is in use: $busy"
+    local port
+    for port in "$AST_SIP_TLS_PORT" "$AST_AMI_PORT"; do
+        busy=$(ss -Hltn "( sport = :$port )" | awk -v a="$AST_SIP_BIND:$port" -v p=":$port" \
+            '$4 == a || $4 == "127.0.0.1" p || $4 == "0.0.0.0" p || $4 == "*" p || $4 == "[::]" p')
+        [[ -z $busy ]] || die "TCP port $port is in use: $busy"
+    done
 }
 
 ari_url() { echo "http://127.0.0.1:$AST_HTTP_PORT/ari/asterisk/info"; }

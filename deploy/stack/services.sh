@@ -128,3 +128,88 @@ stop_nats_if_ours() {
     fi
     state_del nats_started
 }
+
+# --- The services' NATS, with login (issue 14) ------------------------------------------
+# One user per program with per-subject permissions, rendered by
+# `hotlinectl nats-config` from casework/eventbus/access.go (the same rules
+# the tests run). Passwords are generated on first start (0600 files, never a
+# fixed value, demo included); deleting one and running `up` again rotates it.
+
+nats_binary() {
+    if nats_bin_current; then
+        echo "$NATS_BIN"
+    elif have nats-server; then
+        command -v nats-server
+    else
+        install_nats_if_missing_build
+        echo "$NATS_BIN"
+    fi
+}
+
+install_nats_if_missing_build() {
+    local go
+    go=$(find_go)
+    log "building nats-server $NATS_SERVER_VERSION with go install (Go module proxy)" >&2
+    mkdir -p "$(dirname "$NATS_BIN")"
+    (cd / && GOBIN=$(dirname "$NATS_BIN") GOFLAGS='' "$go" install "github.com/nats-io/nats-server/v2@$NATS_SERVER_VERSION") >&2
+}
+
+# render_hotline_nats_config writes the server's config (0600): listen,
+# JetStream, authorization.
+render_hotline_nats_config() {
+    local conf=$HOTLINE_NATS_DIR/nats-server.conf ctl=$REPO_DIR/bin/hotlinectl
+    install -d -m 0700 "$HOTLINE_NATS_DIR" "$HOTLINE_NATS_DIR/secrets"
+    install -d -m 0750 "$HOTLINE_NATS_DIR/jetstream"
+    (
+        umask 077
+        {
+            printf 'listen: "127.0.0.1:%s"\nhttp: "127.0.0.1:%s"\n' "$HOTLINE_NATS_PORT" "$((NATS_MONITOR_PORT + 1))"
+            printf 'jetstream { store_dir: "%s" }\n' "$HOTLINE_NATS_DIR/jetstream"
+            if [[ -x $ctl ]]; then
+                "$ctl" nats-config --password-dir "$HOTLINE_NATS_DIR/secrets" --generate
+            else
+                (cd "$REPO_DIR" && "$(find_go)" run ./cmd/hotlinectl nats-config --password-dir "$HOTLINE_NATS_DIR/secrets" --generate)
+            fi
+        } >"$conf.tmp"
+        mv "$conf.tmp" "$conf"
+    )
+}
+
+ensure_hotline_nats_running() {
+    local pidfile=$RUN_DIR/nats-hotline.pid logfile=$HOTLINE_DATA_DIR/log/nats-hotline.log pid bin
+    mkdir -p "$RUN_DIR" "$HOTLINE_DATA_DIR/log"
+    render_hotline_nats_config
+    pid=$(cat "$pidfile" 2>/dev/null || true)
+    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+        # Running: the rules or a rotated password take effect on reload.
+        kill -HUP "$pid"
+        log "NATS (login) on 127.0.0.1:$HOTLINE_NATS_PORT: config reloaded"
+        return
+    fi
+    tcp_answers 127.0.0.1 "$HOTLINE_NATS_PORT" && die "127.0.0.1:$HOTLINE_NATS_PORT answers but is not our nats-server (HOTLINE_NATS_PORT)"
+    bin=$(nats_binary)
+    log "starting the services' nats-server on 127.0.0.1:$HOTLINE_NATS_PORT with login (config $HOTLINE_NATS_DIR/nats-server.conf, log $logfile)"
+    setsid "$bin" -c "$HOTLINE_NATS_DIR/nats-server.conf" -P "$pidfile" -l "$logfile" </dev/null >/dev/null 2>&1 &
+    state_set nats_hotline_started "$pidfile"
+    for _ in $(seq 1 50); do
+        if tcp_answers 127.0.0.1 "$HOTLINE_NATS_PORT"; then break; fi
+        sleep 0.2
+    done
+    tcp_answers 127.0.0.1 "$HOTLINE_NATS_PORT" || { tail -n 20 "$logfile" >&2 || true; die "the services' nats-server did not come up"; }
+}
+
+stop_hotline_nats() {
+    local pidfile pid
+    pidfile=$(state_get nats_hotline_started)
+    [[ -n $pidfile ]] || return 0
+    pid=$(cat "$pidfile" 2>/dev/null || true)
+    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+        log "stopping the services' nats-server (pid $pid)"
+        kill -TERM "$pid"
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.2
+        done
+    fi
+    state_del nats_hotline_started
+}

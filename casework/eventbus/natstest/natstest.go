@@ -68,22 +68,60 @@ type Server struct {
 	dir  string
 	cmd  *exec.Cmd
 	t    testing.TB
+	// conf is a config file the server reads (-c): authorization, TLS.
+	conf string
 }
 
 // StartServer runs a private nats-server (from PATH, or HOTLINE_CACHE_DIR/bin where
 // the stack script installs a current one) on a free loopback port.
 func StartServer(t testing.TB) *Server {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return StartServerConfig(t, "")
+}
+
+// StartServerConfig is StartServer with conf as the server's config file
+// (authorization, TLS; listen address and JetStream come from the command
+// line, which takes precedence). URL is tls:// when conf has a tls block.
+func StartServerConfig(t testing.TB, conf string) *Server {
+	t.Helper()
+	s, err := newServer(t.TempDir(), conf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	s := &Server{URL: fmt.Sprintf("nats://127.0.0.1:%d", port), port: port, dir: t.TempDir(), t: t}
+	s.t = t
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
+}
+
+// Launch starts a server outside a test (a TestMain shared by a package's
+// tests), its store and config under dir; the caller stops it.
+func Launch(dir, conf string) (*Server, error) {
+	s, err := newServer(dir, conf)
+	if err != nil {
+		return nil, err
+	}
+	return s, s.start()
+}
+
+func newServer(dir, conf string) (*Server, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	s := &Server{URL: fmt.Sprintf("nats://127.0.0.1:%d", port), port: port, dir: filepath.Join(dir, "jetstream")}
+	if conf != "" {
+		s.conf = filepath.Join(dir, "nats-server.conf")
+		if err := os.WriteFile(s.conf, []byte(conf), 0o600); err != nil {
+			return nil, err
+		}
+		if strings.Contains(conf, "tls {") || strings.Contains(conf, "tls: {") {
+			s.URL = fmt.Sprintf("tls://127.0.0.1:%d", port)
+		}
+	}
+	return s, nil
 }
 
 func binary() string {
@@ -106,20 +144,31 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 // it accepts connections.
 func (s *Server) Start() {
 	s.t.Helper()
-	s.cmd = exec.Command(binary(), "-a", "127.0.0.1", "-p", fmt.Sprint(s.port), "-js", "-sd", s.dir)
+	if err := s.start(); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *Server) start() error {
+	args := []string{"-a", "127.0.0.1", "-p", fmt.Sprint(s.port), "-js", "-sd", s.dir}
+	if s.conf != "" {
+		args = append(args, "-c", s.conf)
+	}
+	s.cmd = exec.Command(binary(), args...)
 	s.cmd.Stdout, s.cmd.Stderr = nil, nil
 	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("start nats-server: %v", err)
+		return fmt.Errorf("start nats-server: %w", err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), 200*time.Millisecond); err == nil {
 			c.Close()
-			return
+			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	s.t.Fatalf("nats-server on port %d did not come up", s.port)
+	s.Stop()
+	return fmt.Errorf("nats-server on port %d did not come up", s.port)
 }
 
 // Stop ends the server (a broker outage, as far as clients can tell).
@@ -130,4 +179,58 @@ func (s *Server) Stop() {
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
 	s.cmd = nil
+}
+
+// AuthServer is a private server with the hotline's authorization rules
+// (eventbus.RenderAuthorization) and a generated password for every user.
+type AuthServer struct {
+	*Server
+	Scope     eventbus.Scope
+	Passwords map[string]string
+}
+
+// StartAuthServer runs a private server with the rules of scope for every
+// user in eventbus.Users; extra is appended to the rendered config (a tls
+// block).
+func StartAuthServer(t testing.TB, scope eventbus.Scope, extra string) *AuthServer {
+	t.Helper()
+	a, conf, err := authConfig(scope, extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Server = StartServerConfig(t, conf)
+	return a
+}
+
+// LaunchAuth is StartAuthServer outside a test (Launch).
+func LaunchAuth(dir string, scope eventbus.Scope, extra string) (*AuthServer, error) {
+	a, conf, err := authConfig(scope, extra)
+	if err != nil {
+		return nil, err
+	}
+	a.Server, err = Launch(dir, conf)
+	return a, err
+}
+
+func authConfig(scope eventbus.Scope, extra string) (*AuthServer, string, error) {
+	a := &AuthServer{Scope: scope, Passwords: map[string]string{}}
+	var creds []eventbus.Credential
+	for _, u := range eventbus.Users {
+		b := make([]byte, 18)
+		_, _ = rand.Read(b)
+		a.Passwords[u] = hex.EncodeToString(b)
+		creds = append(creds, eventbus.Credential{User: u, Password: a.Passwords[u]})
+	}
+	var conf strings.Builder
+	if err := eventbus.RenderAuthorization(&conf, scope, creds); err != nil {
+		return nil, "", err
+	}
+	conf.WriteString(extra)
+	return a, conf.String(), nil
+}
+
+// As returns cfg with user's credentials.
+func (a *AuthServer) As(cfg eventbus.Config, user string) eventbus.Config {
+	cfg.User, cfg.Password = user, a.Passwords[user]
+	return cfg
 }

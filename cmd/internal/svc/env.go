@@ -115,7 +115,7 @@ const (
 
 // DemoSecrets are the passwords the demo profile ships (deploy/demo). A production
 // configuration that uses one of them is refused.
-var DemoSecrets = []string{"demo", "hotline-demo", "hotline-demo-password", "hotline-demo-selfservice-token", "hotline-demo-db-password"}
+var DemoSecrets = []string{"demo", "hotline-demo", "hotline-demo-password", "hotline-demo-selfservice-token", "hotline-demo-db-password", "hotline-demo-ami-password"}
 
 // Secret reads a required secret; in production it must not be a demo value.
 func (e *Env) Secret(key, profile string) string {
