@@ -8,6 +8,9 @@ BIN       := bin
 STACK     := deploy/stack.sh
 # The e2e package starts its own Asterisk; everything else uses PostgreSQL and NATS.
 TEST_FLAGS ?= -count=1 -timeout 40m
+# The e2e package runs as this many processes side by side, each on a private
+# Asterisk instance (deploy/e2e/shards.sh; 2 on the 2-core machines).
+E2E_SHARDS ?= 2
 
 WEB := casework/web
 
@@ -56,7 +59,8 @@ prompts:
 ## test: every test, against the real parts (installs the stack first), then the fuzz targets for a bounded time
 test: install services fmtcheck shellcheck web
 	$(GO) vet ./...
-	$(GO) test $(TEST_FLAGS) ./...
+	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v '/deploy/e2e$$')
+	E2E_SHARDS=$(E2E_SHARDS) bash deploy/e2e/shards.sh $(TEST_FLAGS)
 	$(MAKE) --no-print-directory fuzz
 
 # Fuzz targets (package:Func): request decoders, DTMF/menu input, the event
@@ -74,7 +78,7 @@ fuzz:
 
 ## shellcheck: the stack's scripts (deploy/stack.sh follows its parts in deploy/stack/)
 shellcheck:
-	shellcheck -x deploy/stack.sh deploy/run-services.sh
+	shellcheck -x deploy/stack.sh deploy/run-services.sh deploy/e2e/shards.sh
 
 ## fmtcheck: fail on Go files gofmt would change
 fmtcheck:
@@ -84,16 +88,17 @@ fmtcheck:
 ## faults: the fault-injection tests only (kill -9 and SIGTERM of the call service with live
 ## calls, full disk, damaged spool files); part of `make test` through the e2e package
 FAULT_TESTS := TestKill9AdoptsOrEndsEveryCall|TestDiskFullEventSpoolLosesNoCall|TestAsteriskRestartEndsCallsAsSystem|TestSIGTERMHandsConversationToNextProcess|TestDiskFullVoicemailKeepsAsteriskCopy|TestDamagedSpoolFilesDoNotStopTheService|TestDrainKeepsLiveCallsAndSendsNewOnesToFallback|TestReconnectsAfterAsteriskRestart
-faults: install services
-	$(GO) test $(TEST_FLAGS) -run '$(FAULT_TESTS)' -v ./deploy/e2e/
+faults: install services web
+	E2E_SHARDS=$(E2E_SHARDS) bash deploy/e2e/shards.sh $(TEST_FLAGS) -run '$(FAULT_TESTS)'
 
 ## unit: tests that need no Asterisk
 unit: services
-	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v /deploy/e2e)
+	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v '/deploy/e2e$$')
 
-## e2e: the end-to-end tests only (Asterisk, SIPp, services)
+## e2e: the end-to-end tests only (Asterisk, SIPp, services), as E2E_SHARDS processes side by side
+## (one test: make e2e TEST_FLAGS="-count=1 -run '^TestX$$'"; one shard: E2E_SHARD=1/2 go test -v ./deploy/e2e/)
 e2e: install services web
-	$(GO) test $(TEST_FLAGS) -v ./deploy/e2e/
+	E2E_SHARDS=$(E2E_SHARDS) bash deploy/e2e/shards.sh $(TEST_FLAGS)
 
 ## bench: benchmarks (ratios against a baseline in the same run; see docs)
 bench: services

@@ -44,6 +44,7 @@ type stack struct {
 	ariPass  string
 	binDir   string
 	dataDir  string
+	rtpBase  int // RTP ports rtpBase..+199, UDPTL rtpBase+10000..+10199 (shards_test.go)
 }
 
 var st stack
@@ -58,6 +59,9 @@ func TestMain(m *testing.M) {
 }
 
 func setup(m *testing.M) (int, error) {
+	if run, err := selectShard(); err != nil || !run {
+		return 0, err
+	}
 	repo, err := filepath.Abs("../..")
 	if err != nil {
 		return 0, err
@@ -80,6 +84,9 @@ func setup(m *testing.M) (int, error) {
 		return 0, err
 	}
 	if st.amiPort, err = freePort("tcp"); err != nil {
+		return 0, err
+	}
+	if st.rtpBase, err = rtpSlot(); err != nil {
 		return 0, err
 	}
 	st.binDir, err = os.MkdirTemp("", "hotline-e2e-bin")
@@ -125,13 +132,14 @@ func setup(m *testing.M) (int, error) {
 			fmt.Fprintf(os.Stderr, "Asterisk instance %s kept for its logs: %s\n", st.instance, dir)
 		}
 	}()
+	defer stopOnInterrupt(func() { _, _ = st.stackCmd("asterisk-stop", st.instance) })()
 	code = m.Run()
 	return code, nil
 }
 
 // stackCmd runs deploy/stack.sh with this instance's settings.
 func (s *stack) stackCmd(args ...string) ([]byte, error) {
-	rtpBase := 20000 + (os.Getpid()%50)*200
+	rtpBase := s.rtpBase
 	cmd := exec.Command("bash", append([]string{filepath.Join(s.repo, "deploy/stack.sh")}, args...)...)
 	cmd.Env = append(os.Environ(),
 		"HOTLINE_PROFILE=production",
