@@ -145,6 +145,15 @@ func (sp *Softphones) provision(ctx context.Context, id Identity, token string) 
 	)
 	if sp.ACL != "" {
 		ep = append(ep, ari.Field{Attribute: "acl", Value: sp.ACL})
+		// A PUT onto an existing endpoint adds to its list options: the named
+		// ACL would occur twice and Asterisk refuses the endpoint (400, "Named
+		// ACL occurs multiple times"). An agent signing in again, or after this
+		// service restarted, meets the endpoint of the earlier sign-in: start
+		// from none. Calls in progress keep their channels; the registration
+		// lives on the AOR.
+		if err := sp.cfg.Delete(ctx, class, "endpoint", staff); err != nil { // none there: no error
+			return browserAccount{}, fmt.Errorf("replace the earlier endpoint: %w", err)
+		}
 	}
 	if err := sp.cfg.Put(ctx, class, "endpoint", staff, ep); err != nil {
 		return browserAccount{}, err
