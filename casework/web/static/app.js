@@ -74,8 +74,13 @@ async function startPhone() {
 async function phoneFault(msg) {
   $('phone-status').textContent = '故障';
   alertMsg(msg + '。已暂停接听，排除故障后请点“就绪”。');
-  if (agent.state === 'ready') await api('POST', '/api/v1/agent/pause', { reason: '软电话故障' }).catch(() => {});
-  refreshAgent();
+  // The state as the call service has it now: the page's copy may predate a
+  // "ready" clicked a moment ago.
+  await refreshAgent();
+  if (agent.state === 'ready' || agent.state === 'wrap_up') {
+    await api('POST', '/api/v1/agent/pause', { reason: '软电话故障' }).catch(() => {});
+    refreshAgent();
+  }
 }
 
 function teardown() {
