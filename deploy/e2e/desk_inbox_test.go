@@ -26,20 +26,8 @@ func TestDeskVoicemailPlayedAndFiled(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rtp := newRTPPeer(t, carrierIP)
-	res, _ := voiceCall(t, caller, rtp, 90*time.Second)
-	waitHeard(t, rtp, 25, "the greeting")
-	mic := rtp.startLine(t)
-	before := existingRecordings()
-	mic.keys("2")
-	waitRecordingStarted(t, before)
-	mic.say(speechSamples(t, "fallback-apology"))
-	mic.keys("#")
-	vm := h.waitEvent(caller, "call.voicemail_left", nil)
+	vm := leaveVoicemail(t, h, caller)
 	id := fmt.Sprint(vm["message_id"])
-	if r := waitSIPp(t, res, 60*time.Second); r.err != nil {
-		t.Fatalf("sipp: %v\n%s", r.err, r.output)
-	}
 
 	b := newBrowser(t, "")
 	b.signIn("http://"+h.caseHTTP, staff, deskPassword, "sip")

@@ -101,20 +101,8 @@ func TestServicesRunAsServiceUser(t *testing.T) {
 
 	// A message: Asterisk records it, the call service stores it, casework serves it.
 	agent := h.newUserToken("话务员", domain.RoleAgent, "1019")
-	rtp := newRTPPeer(t, carrierIP)
 	const caller = "13800000141"
-	res, _ := voiceCall(t, caller, rtp, 90*time.Second)
-	waitHeard(t, rtp, 25, "the greeting")
-	mic := rtp.startLine(t)
-	before := existingRecordings()
-	mic.keys("2")
-	waitRecordingStarted(t, before)
-	mic.say(speechSamples(t, "fallback-apology"))
-	mic.keys("#")
-	vm := h.waitEvent(caller, "call.voicemail_left", nil)
-	if r := waitSIPp(t, res, 60*time.Second); r.err != nil {
-		t.Fatalf("sipp: %v\n%s", r.err, r.output)
-	}
+	vm := leaveVoicemail(t, h, caller)
 	uri := fmt.Sprint(vm["uri"])
 	t.Cleanup(func() { // the stack's own message store: leave nothing behind
 		os.Remove(uri)

@@ -399,3 +399,24 @@ func ensureRecordingDir(t *testing.T) {
 		_ = os.Chown(recordingDir(), int(sys.Uid), int(sys.Gid))
 	}
 }
+
+// leaveVoicemail is a caller (closed hours or no agent: the menu) who keys 2,
+// says the apology's words into the recording, keys # and hangs up; it returns
+// the call.voicemail_left payload once the call ended cleanly.
+func leaveVoicemail(t *testing.T, h *hotline, caller string) map[string]any {
+	t.Helper()
+	rtp := newRTPPeer(t, carrierIP)
+	res, _ := voiceCall(t, caller, rtp, 90*time.Second)
+	waitHeard(t, rtp, 25, "the greeting")
+	mic := rtp.startLine(t)
+	before := existingRecordings()
+	mic.keys("2")
+	waitRecordingStarted(t, before)
+	mic.say(speechSamples(t, "fallback-apology"))
+	mic.keys("#")
+	vm := h.waitEvent(caller, "call.voicemail_left", nil)
+	if r := waitSIPp(t, res, 60*time.Second); r.err != nil {
+		t.Fatalf("voicemail call: %v\n%s", r.err, r.output)
+	}
+	return vm
+}

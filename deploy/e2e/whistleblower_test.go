@@ -106,19 +106,7 @@ func TestWhistleblowerJourneyLeaksNothing(t *testing.T) {
 	}
 
 	// 1. A message: nobody is logged in, so the caller gets the menu and keys 2.
-	rtp := newRTPPeer(t, carrierIP)
-	res, _ := voiceCall(t, wbNumber, rtp, 90*time.Second)
-	waitHeard(t, rtp, 25, "the greeting")
-	mic := rtp.startLine(t)
-	before := existingRecordings()
-	mic.keys("2")
-	waitRecordingStarted(t, before)
-	mic.say(speechSamples(t, "fallback-apology"))
-	mic.keys("#")
-	vm := e.waitEvent(wbNumber, "call.voicemail_left", nil)
-	if r := waitSIPp(t, res, 60*time.Second); r.err != nil {
-		t.Fatalf("voicemail call: %v\n%s", r.err, r.output)
-	}
+	vm := leaveVoicemail(t, e.hotline, wbNumber)
 	vmID := fmt.Sprint(vm["message_id"])
 	eventually(t, 20*time.Second, "the message in the inbox", func() bool {
 		code, _, _ := e.caseworkAPI(e.tokens["1001"], "GET", "/api/v1/voicemails/"+vmID, nil)
