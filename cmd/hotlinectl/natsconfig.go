@@ -114,8 +114,11 @@ func natsPassword(path string, generate bool) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("nats-config: password of %s: %w (--generate creates missing ones)", filepath.Base(path), err)
 	}
-	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("nats-config: %s is readable by others (mode %v); chmod 600 it", path, st.Mode().Perm())
+	// Group-readable is how a service's user reads its own password (the stack
+	// gives callsvc's and casework's to the group of user hotline, 0640);
+	// anything for the world, or a group that may change it, is refused.
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o027 != 0 {
+		return "", fmt.Errorf("nats-config: %s is readable by others (mode %v); chmod 600 or 640 it", path, st.Mode().Perm())
 	}
 	pw := strings.TrimSpace(string(b))
 	if pw == "" {

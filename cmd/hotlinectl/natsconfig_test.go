@@ -51,11 +51,22 @@ func TestNATSConfig(t *testing.T) {
 		nc.Close()
 		t.Error("the rendered server let a client in without credentials")
 	}
-	if err := os.Chmod(filepath.Join(dir, "casework.password"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := c.run("nats-config", "--password-dir", dir); err == nil || !strings.Contains(err.Error(), "readable by others") {
-		t.Errorf("a world-readable password file: %v", err)
+	// The service's group may read its password (0640, as the stack sets it
+	// for user hotline); the world may not, nor may a group write it.
+	for _, tc := range []struct {
+		mode os.FileMode
+		ok   bool
+	}{{0o640, true}, {0o600, true}, {0o644, false}, {0o660, false}, {0o604, false}} {
+		if err := os.Chmod(filepath.Join(dir, "casework.password"), tc.mode); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := c.run("nats-config", "--password-dir", dir)
+		if tc.ok && err != nil {
+			t.Errorf("password file mode %v refused: %v", tc.mode, err)
+		}
+		if !tc.ok && (err == nil || !strings.Contains(err.Error(), "readable by others")) {
+			t.Errorf("password file mode %v: %v, want a refusal", tc.mode, err)
+		}
 	}
 	if _, _, err := c.run("nats-config", "--password-dir", t.TempDir()); err == nil {
 		t.Error("missing passwords without --generate were accepted")
