@@ -1,0 +1,140 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TestMakeRunAnswersAndStoresACall is the README's first command, as make run
+// does it: deploy/stack.sh up in the demo profile (Asterisk "dev", the services'
+// nats-server with logins, the service user), then deploy/run-services.sh with
+// this package's binaries. Both services come up as user hotline, a carrier
+// call is answered and stored, and Ctrl-C (SIGINT) stops them. Each part passed
+// its own tests; this is where they meet (the NATS password modes and the
+// service user once did not).
+func TestMakeRunAnswersAndStoresACall(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:9101", "127.0.0.1:9102", "127.0.0.1:8088"} {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			t.Skipf("%s answers: a make run is running on this machine; its ports are make run's own", addr)
+		}
+	}
+	db := "hotline_makerun_" + randomHex(4)
+	up := exec.Command("bash", filepath.Join(st.repo, "deploy/stack.sh"), "up")
+	up.Env = append(os.Environ(), "HOTLINE_PROFILE=demo", "HOTLINE_DATA_DIR="+st.dataDir)
+	if out, err := up.CombinedOutput(); err != nil {
+		t.Fatalf("stack.sh up: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		down := exec.Command("bash", filepath.Join(st.repo, "deploy/stack.sh"), "down")
+		down.Env = append(os.Environ(), "HOTLINE_PROFILE=demo", "HOTLINE_DATA_DIR="+st.dataDir)
+		if out, err := down.CombinedOutput(); err != nil {
+			t.Errorf("stack.sh down: %v\n%s", err, out)
+		}
+		if conn, err := pgx.Connect(context.Background(), "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"); err == nil {
+			_, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
+			conn.Close(context.Background())
+		}
+	})
+
+	logPath := filepath.Join(t.TempDir(), "run.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	run := exec.Command("bash", filepath.Join(st.repo, "deploy/run-services.sh"))
+	run.Env = append(os.Environ(), "HOTLINE_PROFILE=demo", "HOTLINE_DATA_DIR="+st.dataDir, "BIN="+st.binDir, "HOTLINE_DB_NAME="+db)
+	run.Stdout, run.Stderr = logFile, logFile
+	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // Ctrl-C reaches the whole group, as in a terminal
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- run.Wait() }()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		_ = syscall.Kill(-run.Process.Pid, syscall.SIGINT)
+		select {
+		case <-done:
+		case <-time.After(40 * time.Second):
+			_ = syscall.Kill(-run.Process.Pid, syscall.SIGKILL)
+			t.Errorf("make run's services still running 40 s after Ctrl-C")
+		}
+	}
+	t.Cleanup(stop)
+	showLog := func() {
+		b, _ := os.ReadFile(logPath)
+		t.Logf("run-services.sh output (tail):\n%s", tail(b, 4000))
+	}
+
+	ready := func(url string) bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for !(ready("http://127.0.0.1:9101/readyz") && ready("http://127.0.0.1:9102/desk/")) {
+		select {
+		case err := <-done:
+			showLog()
+			t.Fatalf("run-services.sh exited before the services were ready: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			showLog()
+			t.Fatal("the services of make run were not ready within 90 s")
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	for _, bin := range []string{"callsvc", "casework"} {
+		out, err := exec.Command("pgrep", "-u", "hotline", "-f", filepath.Join(st.binDir, bin)).Output()
+		if err != nil || strings.TrimSpace(string(out)) == "" {
+			showLog()
+			t.Errorf("%s of make run does not run as user hotline", bin)
+		}
+	}
+
+	const caller = "13800138077"
+	call := exec.Command("bash", filepath.Join(st.repo, "deploy/demo/sipp-call.sh"), "answered")
+	sipPort, _ := freePort("udp")
+	call.Env = append(os.Environ(), "SIPP_SECONDS=17", "SIPP_CALLER="+caller, fmt.Sprintf("SIPP_LOCAL_PORT=%d", sipPort))
+	if out, err := call.CombinedOutput(); err != nil {
+		showLog()
+		t.Fatalf("demo call: %v\n%s", err, tail(out, 3000))
+	}
+	conn, err := pgx.Connect(t.Context(), "postgres://postgres@127.0.0.1:5432/"+db+"?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var outcome string
+	eventually(t, 20*time.Second, "the demo call stored", func() bool {
+		return conn.QueryRow(t.Context(), `SELECT outcome FROM calls WHERE caller = $1 AND ended_at IS NOT NULL`, caller).Scan(&outcome) == nil
+	})
+	t.Logf("demo call stored, outcome %s", outcome)
+
+	stop()
+	if b, _ := os.ReadFile(logPath); !strings.Contains(string(b), "call service stopped") {
+		showLog()
+		t.Error("Ctrl-C did not stop the call service cleanly")
+	}
+}
