@@ -112,6 +112,9 @@ func newServer(dir, conf string) (*Server, error) {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	s := &Server{URL: fmt.Sprintf("nats://127.0.0.1:%d", port), port: port, dir: filepath.Join(dir, "jetstream")}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
 	if conf != "" {
 		s.conf = filepath.Join(dir, "nats-server.conf")
 		if err := os.WriteFile(s.conf, []byte(conf), 0o600); err != nil {
@@ -216,8 +219,13 @@ func LaunchAuth(dir string, scope eventbus.Scope, extra string) (*AuthServer, er
 	if err != nil {
 		return nil, err
 	}
-	a.Server, err = Launch(dir, conf)
-	return a, err
+	if a.Server, err = Launch(dir, conf); err != nil {
+		if a.Server != nil {
+			a.Server.Stop()
+		}
+		return nil, err
+	}
+	return a, nil
 }
 
 func authConfig(scope eventbus.Scope, extra string) (*AuthServer, string, error) {
