@@ -67,17 +67,23 @@ func newEnv(t *testing.T) *env {
 		"dongcheng":  {Name: "东城区值班", Role: domain.RoleUnit, UnitID: "dongcheng"},
 		"xicheng":    {Name: "西城区值班", Role: domain.RoleUnit, UnitID: "xicheng"},
 	} {
-		u, err := e.users.Create(ctx, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, secret, err := access.IssueToken(ctx, e.users, u.ID, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.token[name], e.userID[name] = secret, u.ID
+		e.addUser(ctx, name, n)
 	}
 	return e
+}
+
+// addUser creates a user with a bearer token, known to the test by name.
+func (e *env) addUser(ctx context.Context, name string, n store.NewUser) {
+	e.t.Helper()
+	u, err := e.users.Create(ctx, n)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	_, secret, err := access.IssueToken(ctx, e.users, u.ID, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.token[name], e.userID[name] = secret, u.ID
 }
 
 type response struct {

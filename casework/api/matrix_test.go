@@ -321,19 +321,7 @@ func newMatrixEnv(t *testing.T) *matrixEnv {
 	// system role is not a user role: store.NewUser refuses it, so no token
 	// carries it and it has no column.)
 	e.token["callsvc"] = selfServiceToken
-	for name, n := range map[string]store.NewUser{
-		"spare": {Name: "备用", Role: domain.RoleAgent, Staff: "1009"},
-	} {
-		u, err := e.users.Create(ctx, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, secret, err := access.IssueToken(ctx, e.users, u.ID, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.token[name], e.userID[name] = secret, u.ID
-	}
+	e.addUser(ctx, "spare", store.NewUser{Name: "备用", Role: domain.RoleAgent, Staff: "1009"})
 	e.token["unit"], e.token["unit2"] = e.token["dongcheng"], e.token["xicheng"]
 	tok, _, err := access.IssueToken(ctx, e.users, e.userID["spare"], nil)
 	if err != nil {
