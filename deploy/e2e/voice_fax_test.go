@@ -92,20 +92,6 @@ func (h *hotline) waitEventType(typ string, timeout time.Duration) map[string]an
 	return p
 }
 
-// waitPromptPlayed waits until Asterisk's log shows the prompt played on this
-// hotline's (first) call: the log is the instance's, shared by every test, so
-// the line must name the call's own channel.
-func (h *hotline) waitPromptPlayed(prompt string) {
-	h.t.Helper()
-	started := h.waitEventType("call.started", 30*time.Second)
-	want := fmt.Sprintf("<%s> Playing '%s", started["channel"], filepath.Join(st.dataDir, "sounds", "hotline", prompt)+".")
-	logPath := filepath.Join(st.dataDir, "asterisk", st.instance, "log", "messages.log")
-	eventually(h.t, 30*time.Second, "the "+prompt+" prompt played on "+fmt.Sprint(started["channel"]), func() bool {
-		b, _ := os.ReadFile(logPath)
-		return bytes.Contains(b, []byte(want))
-	})
-}
-
 func faxHotline(t *testing.T) *hotline {
 	return startHotline(t, withEnv("HOTLINE_SERVICE_MODE=closed",
 		"HOTLINE_FAX_DOCS_DIR="+filepath.Join(st.repo, "ivr", "fax", "docs")))
@@ -196,16 +182,17 @@ func TestVoiceFaxReceive(t *testing.T) {
 // TestVoiceFaxFailedCallerHearsSo: a line that asks for a document but never
 // answers as a fax: SendFAX fails, call.fax_sent records failed with the
 // modem's error, and the caller hears the "fax failed" prompt (Asterisk's own
-// log of what it played on the channel).
+// playback event on the channel).
 func TestVoiceFaxFailedCallerHearsSo(t *testing.T) {
 	h := faxHotline(t)
+	played := watchPlaybacks(t)
 	faxPeer(t, "mute", "31#", "", "13800000063")
 	p := h.waitEventType("call.fax_sent", 150*time.Second)
 	t.Logf("call.fax_sent: %v", p)
 	if p["status"] != "failed" || p["error"] == "" {
 		t.Fatalf("fax_sent = %v, want failed with an error", p)
 	}
-	h.waitPromptPlayed("fax-failed")
+	h.waitPromptPlayed(played, "fax-failed")
 }
 
 // TestVoiceFaxToneDetected: a fax machine calls 12345 and just sends (no keys):
@@ -291,6 +278,7 @@ func TestVoiceFaxToneWhileQueued(t *testing.T) {
 // the received fax as failed and tells the caller so.
 func TestVoiceFaxToneOverSIP(t *testing.T) {
 	h := faxHotline(t)
+	played := watchPlaybacks(t)
 	const caller = "13800000066"
 	rtp := newRTPPeer(t, carrierIP)
 	toneCadence(t, rtp, 1100, 500*time.Millisecond, 3*time.Second)
@@ -308,5 +296,5 @@ func TestVoiceFaxToneOverSIP(t *testing.T) {
 	if p["status"] != "failed" || p["error"] == "" {
 		t.Fatalf("fax_received = %v, want failed with the modem's error", p)
 	}
-	h.waitPromptPlayed("fax-failed")
+	h.waitPromptPlayed(played, "fax-failed")
 }
