@@ -35,7 +35,8 @@ fi
 export HOTLINE_PROFILE HOTLINE_DATA_DIR
 
 # NATS with login (deploy/stack.sh up started it): each service as its own
-# user, its password read from a 0600 file (HOTLINE_NATS_PASSWORD_FILE).
+# NATS user, its password read from a file only its system user can read
+# (HOTLINE_NATS_PASSWORD_FILE; 0640 root:<its group>).
 NATS_SECRETS=$HOTLINE_DATA_DIR/nats-hotline/secrets
 export HOTLINE_NATS_URL=${HOTLINE_NATS_URL:-nats://127.0.0.1:${HOTLINE_NATS_PORT:-4223}}
 for u in casework callsvc; do
@@ -125,15 +126,35 @@ stop_all() {
 }
 trap stop_all INT TERM
 
-# The services run as their own unprivileged user (deploy/stack.sh up creates
-# it: deploy/stack/serviceuser.sh), without capabilities or a way to regain
-# them, with umask 0027 (files shared with Asterisk readable by the group).
-HOTLINE_RUN_USER=${HOTLINE_RUN_USER:-hotline}
-run_as=()
-if [[ $(id -u) == 0 && $HOTLINE_RUN_USER != root ]]; then
-    getent passwd "$HOTLINE_RUN_USER" >/dev/null ||
-        { echo "[run] no user $HOTLINE_RUN_USER: run 'deploy/stack.sh service-user' (make run does)" >&2; exit 1; }
-    run_as=(setpriv "--reuid=$HOTLINE_RUN_USER" "--regid=$HOTLINE_RUN_USER" --init-groups --no-new-privs --inh-caps=-all --)
+# Each service runs as its own unprivileged user (deploy/stack.sh up creates
+# them: deploy/stack/serviceuser.sh), with that user's groups only, without
+# capabilities or a way to regain them, with umask 0027 (files shared through
+# a directory's group readable by it, closed to others). Neither user reads
+# the other's NATS password nor Asterisk's configuration; the secrets that
+# come from here (ARI, AMI, database) reach each service in its environment,
+# which only its own user can read (/proc/<pid>/environ).
+# HOTLINE_RUN_USER=root runs both as root (development only).
+HOTLINE_CALL_USER=${HOTLINE_CALL_USER:-hotline-call}
+HOTLINE_CASE_USER=${HOTLINE_CASE_USER:-hotline-case}
+HOTLINE_RUN_USER=${HOTLINE_RUN_USER:-}
+case $HOTLINE_RUN_USER in
+root) HOTLINE_CALL_USER=root HOTLINE_CASE_USER=root
+    echo "[run] HOTLINE_RUN_USER=root: the services run as root (not for production)" >&2 ;;
+"") ;;
+*) echo "[run] HOTLINE_RUN_USER takes only \"root\"; the services' users are HOTLINE_CALL_USER and HOTLINE_CASE_USER" >&2; exit 1 ;;
+esac
+call_as=() case_as=()
+if [[ $(id -u) == 0 ]]; then
+    for u in "$HOTLINE_CALL_USER" "$HOTLINE_CASE_USER"; do
+        [[ $u == root ]] && continue
+        getent passwd "$u" >/dev/null ||
+            { echo "[run] no user $u: run 'deploy/stack.sh service-user' (make run does)" >&2; exit 1; }
+    done
+    as_user() { [[ $1 == root ]] || echo setpriv "--reuid=$1" "--regid=$(id -g "$1")" --init-groups --no-new-privs --inh-caps=-all --; }
+    read -ra call_as <<<"$(as_user "$HOTLINE_CALL_USER")"
+    read -ra case_as <<<"$(as_user "$HOTLINE_CASE_USER")"
+else
+    HOTLINE_CALL_USER=$(id -un) HOTLINE_CASE_USER=$(id -un)
 fi
 umask 0027
 
@@ -144,11 +165,11 @@ umask 0027
 prefix() { trap '' INT TERM; exec sed -u "s/^/[$1] /"; }
 HOTLINE_DATABASE_URL=${CASEWORK_DATABASE_URL:-$HOTLINE_DATABASE_URL} \
     HOTLINE_NATS_USER=casework HOTLINE_NATS_PASSWORD_FILE=$NATS_SECRETS/casework.password \
-    setsid "${run_as[@]}" "$BIN/casework" > >(prefix casework) 2>&1 &
+    setsid "${case_as[@]}" "$BIN/casework" > >(prefix casework) 2>&1 &
 casework_pid=$!
 HOTLINE_NATS_USER=callsvc HOTLINE_NATS_PASSWORD_FILE=$NATS_SECRETS/callsvc.password \
-    "${run_as[@]}" "$BIN/callsvc" > >(prefix callsvc) 2>&1 &
+    "${call_as[@]}" "$BIN/callsvc" > >(prefix callsvc) 2>&1 &
 callsvc_pid=$!
-echo "[run] casework on http://127.0.0.1:9102, call service on http://127.0.0.1:9101 (metrics, healthz, readyz), as user ${HOTLINE_RUN_USER}"
+echo "[run] casework on http://127.0.0.1:9102, call service on http://127.0.0.1:9101 (metrics, healthz, readyz), as users ${HOTLINE_CASE_USER} and ${HOTLINE_CALL_USER}"
 echo "[run] call 12345 from a softphone registered as a demo agent (see README), Ctrl-C to stop"
 wait "$callsvc_pid" "$casework_pid"

@@ -24,8 +24,10 @@
 #   asterisk-cli INSTANCE CMD  run a CLI command, e.g. "core show channels"
 #   asterisk-check INSTANCE    every module of modules.conf loaded? endpoints?
 #   prompts                    render the Mandarin prompts (go run ./cmd/prompts)
-#   service-user               create the services' unprivileged user and give it
-#                              its directories (up does it; see deploy/stack/serviceuser.sh)
+#   service-user               create the services' unprivileged users and shared
+#                              groups, give them their directories (up does it;
+#                              converts the earlier single-user layout; see
+#                              deploy/stack/serviceuser.sh)
 #
 # Environment (defaults in brackets):
 #   HOTLINE_PROFILE     [production]  "demo" supplies demo ARI credentials and
@@ -49,7 +51,11 @@
 #   AST_SYSTEM_NAME [<short hostname>-<instance>]
 #   AST_ENTITY_ID   [derived from hostname + instance]
 #   AST_RUN_USER    [asterisk]  (or "root")
-#   HOTLINE_RUN_USER [hotline]  the services' user (or "root", not for production)
+#   HOTLINE_CALL_USER [hotline-call]  the call service's user
+#   HOTLINE_CASE_USER [hotline-case]  casework's user
+#   HOTLINE_MEDIA_GROUP [hotline-media]  files Asterisk and the call service share
+#   HOTLINE_FAX_GROUP [hotline-fax]  received faxes (Asterisk and both services)
+#   HOTLINE_RUN_USER [unset]  "root" runs both services as root (not for production)
 #   AST_START_TIMEOUT [60] seconds to wait for ARI
 #   ARI_USER, ARI_PASSWORD  required unless HOTLINE_PROFILE=demo
 #   HOTLINE_ARI_APP [hotline]
@@ -231,7 +237,7 @@ source "$SCRIPT_DIR/stack/serviceuser.sh"
 render_prompts() {
     local go
     go=$(find_go)
-    install -d -m 0755 "$SOUNDS_DIR"
+    ensure_sounds_dir
     (cd "$REPO_DIR" && "$go" run ./cmd/prompts -dir "$SOUNDS_DIR")
 }
 

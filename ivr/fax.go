@@ -76,9 +76,10 @@ func LoadFaxCatalogue(ctx context.Context, cfg FaxConfig) (*FaxCatalogue, error)
 	if err := os.MkdirAll(out, 0o770); err != nil {
 		return nil, fmt.Errorf("fax catalogue: %w", err)
 	}
-	// Asterisk (group of the fax store) reads the documents: whatever the
-	// umask made of the directory, it must be group-readable.
-	if err := os.Chmod(out, 0o770|os.ModeSetgid); err != nil {
+	// Asterisk (in the directory's group, deploy/stack/serviceuser.sh) reads
+	// the documents: whatever the umask made of the directory, it must be
+	// group-readable; only the call service writes here.
+	if err := os.Chmod(out, 0o750|os.ModeSetgid); err != nil {
 		return nil, fmt.Errorf("fax catalogue: %w", err)
 	}
 	c := &FaxCatalogue{cfg: cfg, docs: map[string]FaxDocument{}}

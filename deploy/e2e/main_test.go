@@ -179,8 +179,8 @@ type hotline struct {
 
 	noCallService bool
 	beforeCall    []func(*hotline)
-	// runAs prefixes the services' command line (asServiceUser).
-	runAs []string
+	// runAs prefixes a service's command line, by service name (asServiceUsers).
+	runAs map[string][]string
 }
 
 // option adjusts a test's hotline before its services start.
@@ -278,8 +278,8 @@ func (h *hotline) start(name, readyURL string) *proc {
 		h.t.Fatal(err)
 	}
 	cmd := exec.Command(filepath.Join(st.binDir, name))
-	if len(h.runAs) > 0 {
-		cmd = exec.Command(h.runAs[0], append(h.runAs[1:], cmd.Path)...)
+	if pre := h.runAs[name]; len(pre) > 0 {
+		cmd = exec.Command(pre[0], append(pre[1:], cmd.Path)...)
 	}
 	cmd.Env, cmd.Stdout, cmd.Stderr = append(natsCreds(name), h.env...), f, f
 	if err := cmd.Start(); err != nil {

@@ -18,9 +18,11 @@ import (
 
 // TestMakeRunAnswersAndStoresACall is the README's first command, as make run
 // does it: deploy/stack.sh up in the demo profile (Asterisk "dev", the services'
-// nats-server with logins, the service user), then deploy/run-services.sh with
-// this package's binaries. Both services come up as user hotline, a carrier
-// call is answered and stored, and Ctrl-C (SIGINT) stops them. Each part passed
+// nats-server with logins, the service users), then deploy/run-services.sh
+// with this package's binaries. The services come up as their own users
+// (callsvc as hotline-call, casework as hotline-case; neither reads the
+// other's NATS password), a carrier call is answered and stored, and Ctrl-C
+// (SIGINT) stops them. Each part passed
 // its own tests; this is where they meet (the NATS password modes and the
 // service user once did not).
 func TestMakeRunAnswersAndStoresACall(t *testing.T) {
@@ -105,11 +107,18 @@ func TestMakeRunAnswersAndStoresACall(t *testing.T) {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	for _, bin := range []string{"callsvc", "casework"} {
-		out, err := exec.Command("pgrep", "-u", "hotline", "-f", filepath.Join(st.binDir, bin)).Output()
+	for bin, user := range map[string]string{"callsvc": callUser, "casework": caseUser} {
+		out, err := exec.Command("pgrep", "-u", user, "-f", filepath.Join(st.binDir, bin)).Output()
 		if err != nil || strings.TrimSpace(string(out)) == "" {
 			showLog()
-			t.Errorf("%s of make run does not run as user hotline", bin)
+			t.Errorf("%s of make run does not run as user %s", bin, user)
+		}
+	}
+	// Each reads its own NATS password file (it connected), not the other's.
+	secrets := filepath.Join(st.dataDir, "nats-hotline", "secrets")
+	for _, c := range []struct{ user, file string }{{callUser, "casework"}, {caseUser, "callsvc"}} {
+		if out, err := asUser(c.user, "cat", filepath.Join(secrets, c.file+".password")); err == nil || !strings.Contains(out, "Permission denied") {
+			t.Errorf("%s reads %s.password: %v %s", c.user, c.file, err, out)
 		}
 	}
 

@@ -84,16 +84,24 @@ ensure_ami_password() {
 render_instance_config() {
     local run_user=$AST_RUN_USER
     local etc=$AST_INSTANCE_DIR/etc d
-    install -d -m 0755 "$HOTLINE_DATA_DIR" "$HOTLINE_DATA_DIR/asterisk" "$AST_INSTANCE_DIR" "$SOUNDS_DIR"
+    install -d -m 0755 "$HOTLINE_DATA_DIR" "$HOTLINE_DATA_DIR/asterisk" "$AST_INSTANCE_DIR" "$HOTLINE_DATA_DIR/sounds"
     install -d -m 0750 -o root -g "$run_user" "$etc"
     for d in run log lib lib/keys lib/cache; do
         install -d -m 0750 -o "$run_user" -g "$run_user" "$AST_INSTANCE_DIR/$d"
     done
-    # Voicemail/recordings/fax files: group-writable for services in the group.
-    # spool/recording must exist: ARI recordings (agent calls, voicemail) fail
-    # with ENOENT otherwise (Asterisk creates sub-directories, not this one).
-    install -d -m 2770 -o "$run_user" -g "$run_user" "$AST_INSTANCE_DIR/spool" "$AST_INSTANCE_DIR/spool/recording" \
-        "$HOTLINE_DATA_DIR/recordings" "$HOTLINE_DATA_DIR/fax"
+    # What Asterisk shares with the call service (deploy/stack/serviceuser.sh
+    # has the whole layout): its spool (the fallback's mailbox) through the
+    # media group, the received faxes through the fax group. spool/recording
+    # must exist: ARI recordings (agent calls, voicemail) fail with ENOENT
+    # otherwise (Asterisk creates sub-directories, not this one). The fax
+    # store's directories keep their owner (the call service's user once
+    # service-user ran; root before).
+    ensure_media_groups
+    ensure_sounds_dir
+    install -d -m 2770 -o "$run_user" -g "$HOTLINE_MEDIA_GROUP" "$AST_INSTANCE_DIR/spool" "$AST_INSTANCE_DIR/spool/recording"
+    install -d -m 2750 -g "$HOTLINE_FAX_GROUP" "$HOTLINE_DATA_DIR/fax"
+    install -d -m 2750 -g "$HOTLINE_MEDIA_GROUP" "$HOTLINE_DATA_DIR/fax/catalogue"
+    install -d -m 2770 -g "$HOTLINE_FAX_GROUP" "$HOTLINE_DATA_DIR/fax/received"
 
     ensure_sip_tls_pair
     ensure_ami_password
