@@ -22,6 +22,9 @@
 #   asterisk-render INSTANCE   render an instance's config for an Asterisk
 #                              installed on / (containers; no chroot)
 #   asterisk-cli INSTANCE CMD  run a CLI command, e.g. "core show channels"
+#   asterisk-console INSTANCE [-vvv]
+#                              an interactive remote console (with -vvv every
+#                              dialplan step: shown, never written to a file)
 #   asterisk-check INSTANCE    every module of modules.conf loaded? endpoints?
 #   prompts                    render the Mandarin prompts (go run ./cmd/prompts)
 #   service-user               create the services' unprivileged users and shared
@@ -357,6 +360,7 @@ main() {
     asterisk-start) (($# == 1)) || die "usage: $0 asterisk-start INSTANCE"; start_asterisk_instance "$1" ;;
     asterisk-stop) (($# == 1)) || die "usage: $0 asterisk-stop INSTANCE"; stop_asterisk_instance "$1" ;;
     asterisk-cli) (($# >= 2)) || die "usage: $0 asterisk-cli INSTANCE \"command\""; asterisk_cli "$@" ;;
+    asterisk-console) (($# >= 1)) || die "usage: $0 asterisk-console INSTANCE [-vvv]"; asterisk_console "$@" ;;
     asterisk-check) (($# == 1)) || die "usage: $0 asterisk-check INSTANCE"; check_instance "$1" ;;
     prompts) render_prompts ;;
     service-user) ensure_service_user ;;

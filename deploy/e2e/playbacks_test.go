@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -94,4 +98,56 @@ func (h *hotline) waitPromptPlayed(w *playbackWatch, prompt string) {
 	eventually(h.t, 30*time.Second, "the "+prompt+" prompt played on call "+callID, func() bool {
 		return w.played(callID, media)
 	})
+}
+
+// consoleOutput is what a remote Asterisk console printed.
+type consoleOutput struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (c *consoleOutput) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.Write(p)
+}
+
+func (c *consoleOutput) output() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.String()
+}
+
+// remoteConsole keeps an operator's remote console (stack.sh asterisk-console)
+// on the test's instance open until the test ends: args are asterisk's own,
+// e.g. -vvv for the console's verbosity.
+func remoteConsole(t *testing.T, args ...string) *consoleOutput {
+	t.Helper()
+	out := &consoleOutput{}
+	// On a terminal, as an operator has it (script(1) makes one): through a
+	// pipe the console's output would sit in stdio's buffer until it exits.
+	line := strings.Join(append([]string{"exec", "bash", filepath.Join(st.repo, "deploy/stack.sh"), "asterisk-console", st.instance}, args...), " ")
+	cmd := exec.Command("script", "--quiet", "--flush", "--return", "--command", line, "/dev/null")
+	cmd.Env = append(os.Environ(), "HOTLINE_DATA_DIR="+st.dataDir)
+	cmd.Stdout, cmd.Stderr = out, out
+	stdin, err := cmd.StdinPipe() // held open: the console stays connected
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("remote console: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.output(), "Connected to Asterisk") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the remote console did not connect: %q", out.output())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return out
 }

@@ -168,7 +168,10 @@ func TestWhistleblowerJourneyLeaksNothing(t *testing.T) {
 	t.Logf("three-way call done (%s)", time.Since(start).Round(time.Second))
 
 	// 4. Transfer, the unit's work, completion; the callback rings the citizen,
-	// who keys 1 (satisfied).
+	// who keys 1 (satisfied). An operator watches on a remote console at
+	// verbose 3, where Asterisk's dial code shows the callback's dial string:
+	// it must reach that console only, no log file.
+	console := remoteConsole(t, "-vvv")
 	rtpCB := newRTPPeer(t, carrierIP)
 	uas := citizenUAS(t, "voice_citizen_answer.xml", uasPort, 1, rtpCB)
 	for _, step := range []struct {
@@ -281,6 +284,10 @@ func TestWhistleblowerJourneyLeaksNothing(t *testing.T) {
 		if !strings.Contains(string(b), wbMasked) && name == "callsvc" {
 			t.Errorf("positive control: the call service's log has no masked number %s", wbMasked)
 		}
+	}
+	// Positive control: level 3 was on and the number went through Asterisk.
+	if out := console.output(); !strings.Contains(out, "Called ") || !strings.Contains(out, wbNumber) {
+		t.Errorf("the remote console at verbose 3 did not show the callback's dial (%d bytes)", len(out))
 	}
 	astLogs, _ := filepath.Glob(filepath.Join(st.dataDir, "asterisk", st.instance, "log", "*"))
 	if len(astLogs) == 0 {

@@ -317,6 +317,17 @@ asterisk_cli() {
     asterisk_cli_raw "$*"
 }
 
+# An interactive remote console; extra arguments go to asterisk (-vvv: its
+# own verbosity, which shows every dialplan step there and reaches no log
+# file, logger.conf says why).
+asterisk_console() {
+    require_root_user
+    set_instance_paths "$1"
+    shift
+    [[ -n $(instance_pid) ]] || die "instance $AST_INSTANCE is not running"
+    exec chroot "$AST_ROOT" /usr/sbin/asterisk -C "$AST_CONF" -r "$@"
+}
+
 # Every module named in modules.conf must be Running; prints endpoints.
 check_instance_modules() {
     local want running missing=()
