@@ -255,3 +255,47 @@ func waitUntil(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met")
 }
+
+// TestHangupCause: the cause recorded for a channel's end, from the events
+// Asterisk 22 sends (the BYE sequence as measured on a caller hanging up).
+func TestHangupCause(t *testing.T) {
+	const (
+		bye      = `{"type":"ChannelHangupRequest","cause":0,"channel":{"id":"c1"}}`
+		softReq  = `{"type":"ChannelHangupRequest","cause":16,"soft":true,"channel":{"id":"c1"}}`
+		gone0    = `{"type":"ChannelDestroyed","cause":0,"cause_txt":"Unknown","channel":{"id":"c1"}}`
+		gone16   = `{"type":"ChannelDestroyed","cause":16,"cause_txt":"Normal Clearing","channel":{"id":"c1"}}`
+		goneBusy = `{"type":"ChannelDestroyed","cause":17,"cause_txt":"User busy","channel":{"id":"c1"}}`
+		end      = `{"type":"StasisEnd","channel":{"id":"c1"}}`
+	)
+	tests := []struct {
+		name     string
+		events   []string
+		cause    int
+		text     string
+		bySystem bool
+	}{
+		{"caller's BYE: no cause from chan_pjsip, normal clearing", []string{bye, end, softReq, gone0}, 16, "Normal Clearing", false},
+		{"caller's BYE after StasisEnd", []string{end, bye, gone0}, 16, "Normal Clearing", false},
+		{"Asterisk's own hang-up keeps its cause", []string{softReq, gone16}, 16, "Normal Clearing", true},
+		{"a soft hang-up with no cause stays unknown", []string{softReq, end, bye, gone0}, 0, "Unknown", true},
+		{"no request seen: Asterisk's cause as it is", []string{gone0}, 0, "Unknown", false},
+		{"far end busy keeps its cause", []string{bye, goneBusy}, 17, "User busy", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := newTestClient(t)
+			s := newSession(c, "c1", zaptest.NewLogger(t))
+			for _, raw := range append([]string{`{"type":"StasisStart","args":[],"channel":{"id":"c1","state":"Up"}}`}, tt.events...) {
+				ev, _, err := decodeEvent([]byte(raw))
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.apply(ev)
+			}
+			info := s.Caller()
+			if info.Cause != tt.cause || info.CauseText != tt.text || info.BySystem != tt.bySystem {
+				t.Fatalf("cause %d %q by system %v, want %d %q %v", info.Cause, info.CauseText, info.BySystem, tt.cause, tt.text, tt.bySystem)
+			}
+		})
+	}
+}

@@ -65,7 +65,17 @@ type channelState struct {
 	// softHangup: Asterisk reported a soft hang-up request (its own, not the
 	// far end's), which makes the hang-up the system's whatever we asked.
 	softHangup bool
+	// farEnd: the first hang-up request was not soft, i.e. the far end's BYE
+	// or CANCEL.
+	farEnd bool
 }
+
+// causeNormalClearing is Q.850 cause 16. chan_pjsip reports a BYE or CANCEL
+// from the far end with no cause at all (0, "Unknown" in ChannelDestroyed;
+// measured on Asterisk 22.10.1), which would make every caller's ordinary
+// hang-up look like a fault in the call records; a SIP BYE maps to 16 (RFC
+// 3398, BYE → REL cause 16).
+const causeNormalClearing = 16
 
 type recordingState struct {
 	state    string // queued, recording, done, failed, canceled
@@ -158,6 +168,8 @@ func (s *Session) apply(ev ariv5.Event) {
 			// the far end's BYE: the system ended the call.
 			ch.info.BySystem = true
 			ch.softHangup = true
+		} else if !e.Soft && !ch.softHangup {
+			ch.farEnd = true
 		}
 		ch.info.HungUp = true
 		if ch.info.Cause == 0 {
@@ -167,6 +179,9 @@ func (s *Session) apply(ev ariv5.Event) {
 		ch := s.channel(e.Channel.ID)
 		ch.info.HungUp = true
 		ch.info.Cause, ch.info.CauseText = e.Cause, e.CauseTxt
+		if e.Cause == 0 && ch.farEnd {
+			ch.info.Cause, ch.info.CauseText = causeNormalClearing, "Normal Clearing"
+		}
 	case *ariv5.ChannelDtmfReceived:
 		ch := s.channel(e.Channel.ID)
 		ch.digits = append(ch.digits, e.Digit)

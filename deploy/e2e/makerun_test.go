@@ -135,10 +135,17 @@ func TestMakeRunAnswersAndStoresACall(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	var outcome string
+	var outcome, by, causeText string
+	var cause int
 	eventually(t, 20*time.Second, "the demo call stored", func() bool {
-		return conn.QueryRow(t.Context(), `SELECT outcome FROM calls WHERE caller = $1 AND ended_at IS NOT NULL`, caller).Scan(&outcome) == nil
+		return conn.QueryRow(t.Context(), `SELECT outcome, hangup_by, hangup_cause, hangup_cause_text FROM calls WHERE caller = $1 AND ended_at IS NOT NULL`, caller).
+			Scan(&outcome, &by, &cause, &causeText) == nil
 	})
+	// The scenario's BYE ends the call: the caller's, normal clearing
+	// (chan_pjsip itself reports no cause for it).
+	if by != "caller" || cause != 16 {
+		t.Errorf("demo call ended by %q with cause %d %q, want the caller's normal clearing (16)", by, cause, causeText)
+	}
 	t.Logf("demo call stored, outcome %s", outcome)
 
 	stop()
