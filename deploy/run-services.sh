@@ -49,13 +49,23 @@ demo_bootstrap() {
     local tokens=$HOTLINE_DATA_DIR/demo/tokens.env id
     "$BIN/hotlinectl" migrate >/dev/null
     "$BIN/hotlinectl" units import "$REPO_DIR/deploy/demo/units.csv"
-    [[ -f $tokens ]] && { echo "[run] demo tokens in $tokens"; return; }
+    if [[ -f $tokens ]]; then
+        # The file belongs to the database its users were made in: after a new
+        # database (dropped, another HOTLINE_DB_NAME) its tokens open nothing.
+        id=$(sed -n 's/^DEMO_ADMIN_ID=//p' "$tokens")
+        if [[ -n $id ]] && "$BIN/hotlinectl" user list | grep -q "^$id "; then
+            echo "[run] demo tokens in $tokens"
+            return
+        fi
+        echo "[run] the demo users of $tokens are not in this database: made anew"
+    fi
     install -d -m 0700 "$(dirname "$tokens")"
     # The token file alone is private: a umask set here would also reach the
     # services started below, and Asterisk could not read what they write.
     (umask 077; : >"$tokens.tmp")
     {
         id=$("$BIN/hotlinectl" user add --name 演示管理员 --role admin)
+        echo "DEMO_ADMIN_ID=$id"
         echo "ADMIN_TOKEN=$("$BIN/hotlinectl" token create --user "$id")"
         id=$("$BIN/hotlinectl" user add --name 演示督查 --role supervisor)
         echo "SUPERVISOR_TOKEN=$("$BIN/hotlinectl" token create --user "$id")"
