@@ -44,6 +44,21 @@ HOTLINE_RUN_USER=${HOTLINE_RUN_USER:-}
 # in_group USER GROUP: USER is a member of GROUP (supplementary or primary).
 in_group() { id -nG "$1" 2>/dev/null | tr ' ' '\n' | grep -qx "$2"; }
 
+# lock_accounts / unlock_accounts: one stack.sh run at a time checks and
+# creates users and groups. The e2e shards render their Asterisk instances side
+# by side, and on a new machine both would find a group missing and both
+# create it: the second groupadd fails ("already exists") and its shard with it.
+ACCOUNTS_LOCK=$HOTLINE_CACHE_DIR/accounts.lock
+lock_accounts() {
+    mkdir -p "$(dirname "$ACCOUNTS_LOCK")"
+    exec 8>"$ACCOUNTS_LOCK"
+    flock -w 120 8 || die "waited 120s for $ACCOUNTS_LOCK (another stack.sh run?)"
+}
+unlock_accounts() {
+    flock -u 8
+    exec 8>&-
+}
+
 # ensure_media_groups: the shared groups exist with Asterisk's user in them,
 # on the host and, with the same ids, inside the Asterisk root (Asterisk takes
 # its supplementary groups from the root's /etc/group when it drops root:
@@ -78,7 +93,9 @@ ensure_media_groups() {
 ensure_sounds_dir() {
     install -d -m 0755 "$HOTLINE_DATA_DIR" "$HOTLINE_DATA_DIR/sounds"
     [[ -d $SOUNDS_DIR ]] && return
+    lock_accounts
     ensure_media_groups
+    unlock_accounts
     install -d -m 2750 -g "$HOTLINE_MEDIA_GROUP" "$SOUNDS_DIR"
 }
 
@@ -109,6 +126,7 @@ own_tree() {
 
 ensure_service_user() {
     require_root_user
+    lock_accounts
     ensure_media_groups
     local c=$HOTLINE_CALL_USER k=$HOTLINE_CASE_USER media=$HOTLINE_MEDIA_GROUP fax=$HOTLINE_FAX_GROUP
     if [[ $HOTLINE_RUN_USER == root ]]; then
@@ -137,6 +155,7 @@ ensure_service_user() {
             done
         done
     fi
+    unlock_accounts
     local d=$HOTLINE_DATA_DIR cg kg
     cg=$(id -gn "$c")
     kg=$(id -gn "$k")

@@ -96,7 +96,9 @@ render_instance_config() {
     # otherwise (Asterisk creates sub-directories, not this one). The fax
     # store's directories keep their owner (the call service's user once
     # service-user ran; root before).
+    lock_accounts
     ensure_media_groups
+    unlock_accounts
     ensure_sounds_dir
     install -d -m 2770 -o "$run_user" -g "$HOTLINE_MEDIA_GROUP" "$AST_INSTANCE_DIR/spool" "$AST_INSTANCE_DIR/spool/recording"
     install -d -m 2750 -g "$HOTLINE_FAX_GROUP" "$HOTLINE_DATA_DIR/fax"
