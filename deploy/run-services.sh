@@ -173,11 +173,15 @@ umask 0027
 # first drain log line meets a closed pipe (SIGPIPE) and the call service dies
 # before it has stored its live calls' call.ended (issue 16). They end at EOF.
 prefix() { trap '' INT TERM; exec sed -u "s/^/[$1] /"; }
+# Each service gets only its own secrets: casework neither Asterisk's ARI nor
+# AMI password, the call service no database URL.
 HOTLINE_DATABASE_URL=${CASEWORK_DATABASE_URL:-$HOTLINE_DATABASE_URL} \
     HOTLINE_NATS_USER=casework HOTLINE_NATS_PASSWORD_FILE=$NATS_SECRETS/casework.password \
+    env -u HOTLINE_ARI_PASSWORD -u HOTLINE_AMI_PASSWORD \
     setsid "${case_as[@]}" "$BIN/casework" > >(prefix casework) 2>&1 &
 casework_pid=$!
 HOTLINE_NATS_USER=callsvc HOTLINE_NATS_PASSWORD_FILE=$NATS_SECRETS/callsvc.password \
+    env -u HOTLINE_DATABASE_URL -u HOTLINE_MIGRATE_DATABASE_URL -u CASEWORK_DATABASE_URL \
     "${call_as[@]}" "$BIN/callsvc" > >(prefix callsvc) 2>&1 &
 callsvc_pid=$!
 echo "[run] casework on http://127.0.0.1:9102, call service on http://127.0.0.1:9101 (metrics, healthz, readyz), as users ${HOTLINE_CASE_USER} and ${HOTLINE_CALL_USER}"

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -107,11 +108,37 @@ func TestMakeRunAnswersAndStoresACall(t *testing.T) {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	for bin, user := range map[string]string{"callsvc": callUser, "casework": caseUser} {
-		out, err := exec.Command("pgrep", "-u", user, "-f", filepath.Join(st.binDir, bin)).Output()
-		if err != nil || strings.TrimSpace(string(out)) == "" {
+	// Each service has only its own secrets in its environment (which only
+	// its user can read): casework no ARI or AMI password, the call service
+	// no database URL.
+	for _, c := range []struct {
+		bin, user     string
+		mine, notMine []string
+	}{
+		{"callsvc", callUser, []string{"HOTLINE_ARI_PASSWORD", "HOTLINE_AMI_PASSWORD"}, []string{"HOTLINE_DATABASE_URL"}},
+		{"casework", caseUser, []string{"HOTLINE_DATABASE_URL"}, []string{"HOTLINE_ARI_PASSWORD", "HOTLINE_AMI_PASSWORD"}},
+	} {
+		out, err := exec.Command("pgrep", "-u", c.user, "-f", filepath.Join(st.binDir, c.bin)).Output()
+		pids := strings.Fields(string(out))
+		if err != nil || len(pids) == 0 {
 			showLog()
-			t.Errorf("%s of make run does not run as user %s", bin, user)
+			t.Errorf("%s of make run does not run as user %s", c.bin, c.user)
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + pids[0] + "/environ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		has := func(k string) bool { return bytes.Contains(append([]byte{0}, env...), []byte("\x00"+k+"=")) }
+		for _, k := range c.mine {
+			if !has(k) {
+				t.Errorf("%s's environment lacks %s (positive control)", c.bin, k)
+			}
+		}
+		for _, k := range c.notMine {
+			if has(k) {
+				t.Errorf("%s's environment has %s, which is not its own", c.bin, k)
+			}
 		}
 	}
 	// Each reads its own NATS password file (it connected), not the other's.
