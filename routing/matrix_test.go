@@ -1,14 +1,10 @@
 package routing
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hotline12345/hotline/ari"
+	"github.com/hotline12345/hotline/casework/api/routecheck"
 )
 
 // The call service's half of the role × endpoint matrix (issue 14; casework's
@@ -61,104 +58,27 @@ var routingMatrix = []struct {
 	{"POST /api/v1/agent/logout", "agent"},
 }
 
-// routingDocumented lists "METHOD /path" of routing/openapi.yaml (paths at two
-// spaces, methods at four).
-func routingDocumented(t *testing.T) []string {
-	t.Helper()
-	b, err := os.ReadFile("openapi.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pathRe := regexp.MustCompile(`^  (/\S*):\s*$`)
-	methodRe := regexp.MustCompile(`^    (get|put|post|delete|patch):`)
-	var out []string
-	in, path := false, ""
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "paths:":
-			in = true
-		case in && line != "" && !strings.HasPrefix(line, " "):
-			in = false
-		case in && pathRe.MatchString(line):
-			path = pathRe.FindStringSubmatch(line)[1]
-		case in && methodRe.MatchString(line):
-			out = append(out, strings.ToUpper(methodRe.FindStringSubmatch(line)[1])+" "+path)
-		}
-	}
-	return out
-}
-
-// routingRegistrations reads the mux patterns of this package's non-test
-// files as regular expressions (string(act) and the like are wildcards).
-func routingRegistrations(t *testing.T) map[string]*regexp.Regexp {
-	t.Helper()
-	call := regexp.MustCompile(`\bmux\.Handle(?:Func)?\(([^,]+),`)
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]*regexp.Regexp{}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(string(src), "\n") {
-			m := call.FindStringSubmatch(line)
-			if m == nil || strings.HasPrefix(strings.TrimSpace(line), "//") {
-				continue
-			}
-			var re strings.Builder
-			for _, part := range strings.Split(m[1], "+") {
-				if part = strings.TrimSpace(part); strings.HasPrefix(part, `"`) {
-					re.WriteString(regexp.QuoteMeta(strings.Trim(part, `"`)))
-				} else {
-					re.WriteString(`[^/]+`)
-				}
-			}
-			out[f+": "+m[1]] = regexp.MustCompile("^" + re.String() + "$")
-		}
-	}
-	return out
-}
-
+// TestRoutingMatrixCoversEveryRoute: every operation of routing/openapi.yaml
+// and every mux pattern of this package has a row, and every row is one of
+// them.
 func TestRoutingMatrixCoversEveryRoute(t *testing.T) {
-	rows := map[string]bool{}
+	var rows []string
 	for _, r := range routingMatrix {
-		rows[r.op] = true
+		rows = append(rows, r.op)
 	}
-	known := map[string]bool{}
-	for _, op := range routingDocumented(t) {
-		known[op] = true
-		if !rows[op] {
-			t.Errorf("%s (routing/openapi.yaml) has no row in the role × endpoint matrix", op)
-		}
+	spec, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
 	}
-	regs := routingRegistrations(t)
+	regs, err := routecheck.Registrations(nil, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(regs) < 14 {
 		t.Fatalf("found only %d mux registrations; the scan is broken", len(regs))
 	}
-	for where, re := range regs {
-		n := 0
-		for op := range rows {
-			if re.MatchString(op) {
-				known[op] = true
-				n++
-			}
-		}
-		if n == 0 {
-			t.Errorf("%s registers a route with no row in the role × endpoint matrix (%s)", where, re)
-		}
-	}
-	for op := range rows {
-		if !known[op] {
-			t.Errorf("row %s is neither documented nor registered", op)
-		}
+	for _, problem := range routecheck.Uncovered(rows, routecheck.Documented(spec), regs) {
+		t.Error(problem)
 	}
 }
 

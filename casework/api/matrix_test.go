@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/hotline12345/hotline/casework/access"
 	"github.com/hotline12345/hotline/casework/api"
+	"github.com/hotline12345/hotline/casework/api/routecheck"
 	"github.com/hotline12345/hotline/casework/desk"
 	"github.com/hotline12345/hotline/casework/domain"
 	"github.com/hotline12345/hotline/casework/event"
@@ -161,107 +161,26 @@ func servedPath(p string) string {
 	return api.Prefix + p
 }
 
-// placeholder turns openapi's and the fixture's {names} into one form.
-var placeholder = regexp.MustCompile(`\{[^}]+\}`)
-
-// quotedWildcard is a {name} after regexp.QuoteMeta.
-var quotedWildcard = regexp.MustCompile(`\\\{[^}\\]*\\\}`)
-
-func normalOp(op string) string { return placeholder.ReplaceAllString(op, "{}") }
-
-// registrations reads the mux patterns registered in the non-test Go files of
-// dir (mux.Handle/HandleFunc calls) as regular expressions over "METHOD /path":
-// string parts literal, known prefixes resolved, anything else (a variable
-// prefix, string(act)) a wildcard. A pattern without a method matches "ANY".
-func registrations(t *testing.T, consts map[string]string, dirs ...string) map[string]*regexp.Regexp {
-	t.Helper()
-	call := regexp.MustCompile(`\bmux\.Handle(?:Func)?\(([^,]+),`)
-	out := map[string]*regexp.Regexp{}
-	for _, dir := range dirs {
-		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			src, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, line := range strings.Split(string(src), "\n") {
-				if strings.HasPrefix(strings.TrimSpace(line), "//") {
-					continue
-				}
-				m := call.FindStringSubmatch(line)
-				if m == nil {
-					continue
-				}
-				var re strings.Builder
-				for _, part := range strings.Split(m[1], "+") {
-					part = strings.TrimSpace(part)
-					switch {
-					case strings.HasPrefix(part, `"`):
-						re.WriteString(regexp.QuoteMeta(strings.ReplaceAll(strings.Trim(part, `"`), "{$}", "")))
-					case consts[part] != "":
-						re.WriteString(regexp.QuoteMeta(consts[part]))
-					default:
-						re.WriteString(`.*`)
-					}
-				}
-				// {name} in a pattern is one path segment, which openapi may
-				// write with more text ({service_request_id}.json).
-				s := quotedWildcard.ReplaceAllString(re.String(), `\{\}[^/]*`)
-				if !regexp.MustCompile(`^(GET|POST|PUT|DELETE|PATCH) `).MatchString(strings.Trim(m[1], `"`)) {
-					s = "ANY " + s
-				}
-				out[f+": "+m[1]] = regexp.MustCompile("^" + s + "$")
-			}
-		}
-	}
-	return out
-}
-
 // TestMatrixCoversEveryRoute: every documented operation and every registered
 // pattern has a row, and every row is a documented or registered route.
 func TestMatrixCoversEveryRoute(t *testing.T) {
-	rows := map[string]bool{}
+	var rows, docs []string
 	for _, r := range caseworkMatrix {
-		if rows[normalOp(r.op)] {
-			t.Errorf("row %s twice", r.op)
-		}
-		rows[normalOp(r.op)] = true
+		rows = append(rows, r.op)
 	}
-	known := map[string]bool{}
 	for _, op := range documented(t) {
 		method, path, _ := strings.Cut(op, " ")
-		full := normalOp(method + " " + servedPath(path))
-		known[full] = true
-		if !rows[full] {
-			t.Errorf("%s (openapi.yaml) has no row in the role × endpoint matrix: decide who may call it", op)
-		}
+		docs = append(docs, method+" "+servedPath(path))
 	}
-	regs := registrations(t, map[string]string{"Prefix": api.Prefix, "Open311Prefix": api.Open311Prefix}, ".", "../desk")
+	regs, err := routecheck.Registrations(map[string]string{"Prefix": api.Prefix, "Open311Prefix": api.Open311Prefix}, ".", "../desk")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(regs) < 70 {
 		t.Fatalf("found only %d mux registrations in the source; the scan is broken", len(regs))
 	}
-	for where, re := range regs {
-		n := 0
-		for op := range rows {
-			if re.MatchString(op) {
-				known[op] = true
-				n++
-			}
-		}
-		if n == 0 {
-			t.Errorf("%s registers a route with no row in the role × endpoint matrix (%s)", where, re)
-		}
-	}
-	for op := range rows {
-		if !known[op] {
-			t.Errorf("row %s is neither documented nor registered", op)
-		}
+	for _, problem := range routecheck.Uncovered(rows, docs, regs) {
+		t.Error(problem)
 	}
 }
 
