@@ -18,26 +18,14 @@ import (
 func (s *Service) RecordRefused(rc ari.RefusedCall) {
 	log := s.log.With(zap.String("call_id", rc.Info.ID))
 	info := rc.Info
-	staffed := false
-	if s.cfg.Hours == nil {
-		staffed = s.cfg.Human != nil
-	} else if st, err := s.cfg.Hours.Staffed(rc.At); err == nil {
-		staffed = st
-	}
+	st, err := s.staffedAt(rc.At)
+	staffed := err == nil && st
 	ended := time.Now()
 	text := "sent to the dialplan fallback: " + rc.Reason
 	if !rc.Sent {
 		text = "could not be sent to the dialplan fallback: " + rc.Reason
 	}
-	started, err := event.New(event.CallStarted, s.cfg.Source, info.ID, event.CallStartedPayload{
-		Caller:     event.PresentedNumber(info.CallerNumber),
-		CallerName: info.CallerName,
-		Anonymous:  anonymous(info.CallerNumber),
-		Called:     info.Dialed,
-		Direction:  "inbound",
-		Channel:    info.Name,
-		Staffed:    staffed,
-	})
+	started, err := event.New(event.CallStarted, s.cfg.Source, info.ID, inboundStarted(info, staffed))
 	if err != nil {
 		log.Error("event not recorded", zap.String("type", string(event.CallStarted)), zap.Error(err))
 		return

@@ -182,16 +182,9 @@ func (s *Service) handle(ctx context.Context, sess Session, log *zap.Logger) {
 	// hung up while it rang) is still recorded as a call, and ended below.
 	answerErr := sess.Answer(ctx, call.ChannelID())
 	s.metrics.started.WithLabelValues("inbound").Inc()
-	s.startCall(call, event.CallStartedPayload{
-		Caller:     event.PresentedNumber(info.CallerNumber),
-		CallerName: info.CallerName,
-		Anonymous:  anonymous(info.CallerNumber),
-		Called:     info.Dialed,
-		Direction:  "inbound",
-		Channel:    info.Name,
-		Node:       sess.Node(),
-		Staffed:    staffed,
-	})
+	started := inboundStarted(info, staffed)
+	started.Node = sess.Node()
+	s.startCall(call, started)
 	call.Log.Info("call started", zap.String("caller", event.MaskNumber(info.CallerNumber)), zap.String("called", info.Dialed),
 		zap.Bool("staffed", staffed))
 	defer s.finishCall(ctx, call, staffed)
@@ -230,18 +223,37 @@ func (s *Service) handle(ctx context.Context, sess Session, log *zap.Logger) {
 
 // staffed asks the service hours about now.
 func (s *Service) staffed(call *Call) bool {
-	if s.cfg.Hours == nil {
-		return s.cfg.Human != nil
-	}
 	now := time.Now
 	if s.cfg.Now != nil {
 		now = s.cfg.Now
 	}
-	staffed, err := s.cfg.Hours.Staffed(now())
+	staffed, err := s.staffedAt(now())
 	if err != nil {
 		call.Log.Error("service hours unknown; offering human service", zap.Error(err))
 	}
 	return staffedOrHuman(staffed, err)
+}
+
+// staffedAt tells whether agents take calls at t: the service hours when they
+// are configured, otherwise whether there is human service at all.
+func (s *Service) staffedAt(t time.Time) (bool, error) {
+	if s.cfg.Hours == nil {
+		return s.cfg.Human != nil, nil
+	}
+	return s.cfg.Hours.Staffed(t)
+}
+
+// inboundStarted is the call.started of a citizen's call as it arrived.
+func inboundStarted(info ari.ChannelInfo, staffed bool) event.CallStartedPayload {
+	return event.CallStartedPayload{
+		Caller:     event.PresentedNumber(info.CallerNumber),
+		CallerName: info.CallerName,
+		Anonymous:  anonymous(info.CallerNumber),
+		Called:     info.Dialed,
+		Direction:  "inbound",
+		Channel:    info.Name,
+		Staffed:    staffed,
+	}
 }
 
 // run is the front door (the caller is answered): greeting, then in staffed hours the recording notice

@@ -25,13 +25,7 @@ func TestRoutingThreeWayAgentLeavesUnitStays(t *testing.T) {
 		t.Skip("duty-line port not set by this package (DUTYLINE_PORT given from outside)")
 	}
 	e := startRouting(t)
-	a := rtAgentByStaff(t, "1001")
-	rtpA, rtpU := newRTPPeer(t, a.ip), newRTPPeer(t, rtDutyIP)
-	talk(t, rtpA, agentTone)
-	talk(t, rtpU, unitTone)
-	rtUAS(t, "routing_uas_answer.xml", a.ip, a.port, rtpA)
-	dutyDir := rtUAS(t, "routing_uas_answer.xml", rtDutyIP, rtDutyPort, rtpU)
-	e.ready(t, "1001")
+	_, rtpU, dutyDir := e.threeWayParties(t)
 	pops := e.screenPops(t, "1001")
 
 	const caller = "13700137101"
@@ -259,6 +253,21 @@ func TestRoutingOutsideDirectoryRefused(t *testing.T) {
 	if msgs, _ := os.ReadFile(filepath.Join(dutyDir, "messages.log")); strings.Contains(string(msgs), "INVITE sip:") {
 		t.Errorf("an INVITE reached the duty line:\n%s", tail(msgs, 2000))
 	}
+}
+
+// threeWayParties: agent 1001 and the unit's duty line answer (SIPp UASs)
+// and talk with their tones, and the agent is ready. It returns their RTP
+// peers and the duty line's SIPp directory (its message trace).
+func (e *rtEnv) threeWayParties(t *testing.T) (rtpA, rtpU *rtpPeer, dutyDir string) {
+	t.Helper()
+	a := rtAgentByStaff(t, "1001")
+	rtpA, rtpU = newRTPPeer(t, a.ip), newRTPPeer(t, rtDutyIP)
+	talk(t, rtpA, agentTone)
+	talk(t, rtpU, unitTone)
+	rtUAS(t, "routing_uas_answer.xml", a.ip, a.port, rtpA)
+	dutyDir = rtUAS(t, "routing_uas_answer.xml", rtDutyIP, rtDutyPort, rtpU)
+	e.ready(t, "1001")
+	return rtpA, rtpU, dutyDir
 }
 
 // screenPops subscribes to the agent's SSE stream of screen pops.

@@ -127,13 +127,7 @@ func TestWhistleblowerJourneyLeaksNothing(t *testing.T) {
 
 	// 3. The citizen calls again; the agent answers (screen pop), links the
 	// call to the case and joins the unit's duty line.
-	a := rtAgentByStaff(t, "1001")
-	rtpA, rtpU := newRTPPeer(t, a.ip), newRTPPeer(t, rtDutyIP)
-	talk(t, rtpA, agentTone)
-	talk(t, rtpU, unitTone)
-	rtUAS(t, "routing_uas_answer.xml", a.ip, a.port, rtpA)
-	dutyDir := rtUAS(t, "routing_uas_answer.xml", rtDutyIP, rtDutyPort, rtpU)
-	e.ready(t, "1001")
+	_, rtpU, dutyDir := e.threeWayParties(t)
 	pops := e.screenPops(t, "1001")
 	rtp2 := newRTPPeer(t, carrierIP)
 	talk(t, rtp2, citizenTone)
