@@ -70,16 +70,7 @@ func (c *deskClient) signIn(login, password string) (int, map[string]any) {
 }
 
 // ariEndpoint is the HTTP status of GET /ari/endpoints/PJSIP/<name>.
-func ariEndpoint(t *testing.T, name string) int {
-	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/ari/endpoints/PJSIP/%s", st.httpPort, name), nil)
-	req.SetBasicAuth(st.ariUser, st.ariPass)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
+func ariEndpoint(t *testing.T, name string) int { return ariGet(t, "/endpoints/PJSIP/"+name) }
 
 // TestDeskSessionRefusals: sign-in with a wrong password fails with a clear
 // message; requests without a session, with a missing or forged CSRF token or

@@ -42,20 +42,6 @@ func fullTmpfs(t *testing.T, size string) string {
 	return dir
 }
 
-// ariGet is a GET on the test instance's ARI.
-func ariGet(t *testing.T, path string) int {
-	t.Helper()
-	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/ari%s", st.httpPort, path), nil)
-	req.SetBasicAuth(st.ariUser, st.ariPass)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 // TestDiskFullVoicemailKeepsAsteriskCopy: the voicemail store is a full
 // tmpfs. A caller leaves a message: it cannot be stored, so Asterisk's
 // recording is kept (nothing lost), the caller hears the apology, the

@@ -211,25 +211,6 @@ func TestSIPOverTLS(t *testing.T) {
 	}
 }
 
-// ariJSON GETs an ARI path and decodes the answer into out.
-func ariJSON(t *testing.T, path string, out any) {
-	t.Helper()
-	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/ari%s", st.httpPort, path), nil)
-	req.SetBasicAuth(st.ariUser, st.ariPass)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("GET %s: %s %s", path, resp.Status, b)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-}
-
 // trunkWatch listens where the carrier and the duty-line PBX would get calls
 // and records any SIP request that arrives.
 type trunkWatch struct {

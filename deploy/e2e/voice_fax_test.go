@@ -41,13 +41,7 @@ func faxPeerVars(t *testing.T, kind, caller string, vars map[string]string) {
 		"formats":   "alaw",
 		"variables": v,
 	})
-	req, _ := http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d/ari/channels", st.httpPort), bytes.NewReader(body))
-	req.SetBasicAuth(st.ariUser, st.ariPass)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := ariRequest(t, "POST", "/channels", bytes.NewReader(body))
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		var b bytes.Buffer

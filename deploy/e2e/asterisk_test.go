@@ -3,7 +3,10 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +19,48 @@ import (
 	ariv5 "github.com/CyCoreSystems/ari/v5"
 	"github.com/CyCoreSystems/ari/v5/client/native"
 )
+
+// ariRequest sends a request to the test instance's ARI (path below /ari) with
+// its credentials; a body is JSON. The caller closes the answer's body.
+func ariRequest(t *testing.T, method, path string, body io.Reader) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, fmt.Sprintf("http://127.0.0.1:%d/ari%s", st.httpPort, path), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(st.ariUser, st.ariPass)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// ariGet is the status of a GET on the test instance's ARI.
+func ariGet(t *testing.T, path string) int {
+	t.Helper()
+	resp := ariRequest(t, "GET", path, nil)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// ariJSON GETs an ARI path and decodes the answer into out.
+func ariJSON(t *testing.T, path string, out any) {
+	t.Helper()
+	resp := ariRequest(t, "GET", path, nil)
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s: %s %s", path, resp.Status, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+}
 
 // playbackWatch records every playback Asterisk starts, on any channel, from
 // ARI's own events: an ARI application of the test's, subscribed to all of
