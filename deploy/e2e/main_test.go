@@ -74,18 +74,6 @@ func setup(m *testing.M) (int, error) {
 		amiPass:  randomHex(12),
 		dataDir:  envOr("HOTLINE_DATA_DIR", "/var/lib/hotline12345"),
 	}
-	if st.sipPort, err = freePort("udp"); err != nil {
-		return 0, err
-	}
-	if st.httpPort, err = freePort("tcp"); err != nil {
-		return 0, err
-	}
-	if st.tlsPort, err = freePort("tcp"); err != nil {
-		return 0, err
-	}
-	if st.amiPort, err = freePort("tcp"); err != nil {
-		return 0, err
-	}
 	if st.rtpBase, err = rtpSlot(); err != nil {
 		return 0, err
 	}
@@ -110,8 +98,8 @@ func setup(m *testing.M) (int, error) {
 	if out, err := prompts.CombinedOutput(); err != nil {
 		return 0, fmt.Errorf("render prompts: %w\n%s", err, out)
 	}
-	if out, err := st.stackCmd("asterisk-start", st.instance); err != nil {
-		return 0, fmt.Errorf("start Asterisk instance: %w\n%s", err, out)
+	if err := startInstance(); err != nil {
+		return 0, err
 	}
 	stopBus, err := startBus()
 	if err != nil {
@@ -419,6 +407,35 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("timed out after %s waiting for %s", timeout, what)
+}
+
+// startInstance starts the shard's Asterisk instance on free ports. A port
+// found free can be taken by another process (the other shard's services, a
+// SIPp) before Asterisk binds it ("Address already in use", seen once in a
+// 2-shard run): then the instance is stopped and started again on new ports.
+func startInstance() error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		for _, p := range []struct {
+			port    *int
+			network string
+		}{{&st.sipPort, "udp"}, {&st.httpPort, "tcp"}, {&st.tlsPort, "tcp"}, {&st.amiPort, "tcp"}} {
+			if *p.port, err = freePort(p.network); err != nil {
+				return err
+			}
+		}
+		out, err := st.stackCmd("asterisk-start", st.instance)
+		if err == nil {
+			return nil
+		}
+		log, _ := os.ReadFile(filepath.Join(st.dataDir, "asterisk", st.instance, "log", "console.log"))
+		if attempt == 3 || !bytes.Contains(log, []byte("Address already in use")) {
+			return fmt.Errorf("start Asterisk instance: %w\n%s", err, out)
+		}
+		fmt.Fprintf(os.Stderr, "e2e setup: a port of instance %s was taken before Asterisk bound it; again on new ports\n", st.instance)
+		_, _ = st.stackCmd("asterisk-stop", st.instance)
+		_ = os.Remove(filepath.Join(st.dataDir, "asterisk", st.instance, "log", "console.log"))
+	}
 }
 
 func freePort(network string) (int, error) {
